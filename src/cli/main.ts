@@ -1,0 +1,136 @@
+#!/usr/bin/env node
+// The nubo command. `./nubo` (bash) installs what is missing, then runs this.
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Command } from 'commander';
+import { createCloud, loadOrCreateSecrets } from '../cloud.ts';
+import { loadConfig, type Config } from '../core/config.ts';
+import { createLogger } from '../core/logger.ts';
+import { spawnDetached } from '../host/run.ts';
+import { fernetKeyDir } from '../services/identity/service.ts';
+import { KeyRepository } from '../services/identity/tokens/key-repository.ts';
+import { cloudsYaml, keystonerc } from './credentials-files.ts';
+import { healthy, logFile, pidFile, runningPid, waitFor } from './daemon.ts';
+
+const program = new Command('nubo').description('Nubo: an OpenStack-compatible cloud on one machine').showHelpAfterError();
+
+function writeClientFiles(config: Config): void {
+  const secrets = loadOrCreateSecrets(config.stateDir);
+  writeFileSync(join(config.stateDir, 'keystonerc_admin'), keystonerc(config, secrets), { mode: 0o600 });
+  writeFileSync(join(config.stateDir, 'clouds.yaml'), cloudsYaml(config, secrets), { mode: 0o600 });
+}
+
+function printWelcome(config: Config): void {
+  const secrets = loadOrCreateSecrets(config.stateDir);
+  process.stdout.write([
+    `Nubo is running at ${config.publicUrl}`,
+    `  dashboard:  ${config.publicUrl}/`,
+    `  auth URL:   ${config.publicUrl}/identity/v3`,
+    `  admin user: admin`,
+    `  password:   ${secrets.adminPassword}   (kept in ${join(config.stateDir, 'secrets.json')}, mode 0600)`,
+    '',
+    `Shell:  eval "$(./nubo openrc)"; openstack token issue      (also ${join(config.stateDir, 'keystonerc_admin')})`,
+    `clouds.yaml entry (also ${join(config.stateDir, 'clouds.yaml')}; use with --os-cloud nubo):`,
+    '',
+    cloudsYaml(config, secrets),
+  ].join('\n'));
+}
+
+async function serve(config: Config): Promise<void> {
+  const log = createLogger(config.logLevel);
+  const cloud = await createCloud(config, log);
+  await cloud.app.listen({ host: config.listen.host, port: config.listen.port });
+  writeFileSync(pidFile(config), `${process.pid}\n`, { mode: 0o600 });
+  log.info({ url: config.publicUrl, database: config.databaseUrl.split(':')[0] }, 'nubo is serving');
+  let stopping = false;
+  const stop = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    log.info({ signal }, 'stopping');
+    rmSync(pidFile(config), { force: true });
+    await cloud.close();
+    process.exit(0);
+  };
+  for (const s of ['SIGTERM', 'SIGINT'] as const) process.on(s, (sig) => void stop(sig));
+}
+
+program.command('serve').description('run the all-in-one cloud in the foreground (what `up` starts in the background)')
+  .action(async () => {
+    const config = loadConfig();
+    if (runningPid(config)) throw new Error(`nubo already runs (PID ${runningPid(config)}); see ./nubo status`);
+    await serve(config);
+  });
+
+program.command('up').description('start the all-in-one cloud (in the background unless --foreground) and print how to use it')
+  .option('--foreground', 'stay in the foreground')
+  .action(async (opts: { foreground?: boolean }) => {
+    const config = loadConfig();
+    mkdirSync(join(config.stateDir, 'log'), { recursive: true, mode: 0o700 });
+    writeClientFiles(config);
+    if (runningPid(config) !== null) {
+      if (!(await waitFor(() => healthy(config), 30_000))) throw new Error(`nubo runs (PID ${runningPid(config)}) but is not healthy; see ${logFile(config)}`);
+      printWelcome(config);
+      return;
+    }
+    if (opts.foreground) {
+      printWelcome(config);
+      await serve(config);
+      return;
+    }
+    const main = fileURLToPath(import.meta.url);
+    const pid = spawnDetached([process.execPath, main, 'serve'], logFile(config));
+    const up = await waitFor(async () => runningPid(config) === pid && (await healthy(config)), 90_000);
+    if (!up) throw new Error(`nubo did not become healthy; see ${logFile(config)}`);
+    printWelcome(config);
+  });
+
+program.command('down').description('stop the cloud started by `up`')
+  .action(async () => {
+    const config = loadConfig();
+    const pid = runningPid(config);
+    if (pid === null) {
+      console.log('nubo is not running');
+      return;
+    }
+    process.kill(pid, 'SIGTERM');
+    const gone = await waitFor(() => runningPid(config) === null, 30_000);
+    if (!gone) throw new Error(`nubo (PID ${pid}) did not stop within 30 s`);
+    console.log(`nubo stopped (PID ${pid})`);
+  });
+
+program.command('status').description('tell what runs')
+  .action(async () => {
+    const config = loadConfig();
+    const pid = runningPid(config);
+    if (pid === null) {
+      console.log(`nubo: not running (state in ${config.stateDir})`);
+      process.exitCode = 3;
+      return;
+    }
+    const ok = await healthy(config);
+    console.log(`nubo: running, PID ${pid}, ${ok ? 'healthy' : 'NOT healthy'}, ${config.publicUrl} (state in ${config.stateDir}, log ${logFile(config)})`);
+    if (!ok) process.exitCode = 1;
+  });
+
+program.command('openrc').description('print the admin credentials as shell exports: eval "$(./nubo openrc)"')
+  .action(() => {
+    const config = loadConfig();
+    process.stdout.write(keystonerc(config, loadOrCreateSecrets(config.stateDir)));
+  });
+
+const identity = program.command('identity').description('identity service administration');
+identity.command('rotate-keys').description('rotate the Fernet token keys (the running server picks them up)')
+  .action(async () => {
+    const config = loadConfig();
+    const repo = await KeyRepository.setup(fernetKeyDir(config), { maxActiveKeys: config.identity.maxActiveKeys });
+    await repo.rotate();
+    for (const k of repo.describe()) console.log(`key ${k.index}: ${k.role} ${k.fingerprint}`);
+  });
+
+program.parseAsync(process.argv).catch((e: unknown) => {
+  console.error(`nubo: ${(e as Error).message}`);
+  process.exit(1);
+});
+
+export const repoRoot = dirname(dirname(dirname(fileURLToPath(import.meta.url))));

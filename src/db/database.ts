@@ -1,0 +1,56 @@
+// One query layer (Kysely), two real engines: SQLite (embedded default, Node's built-in
+// node:sqlite) and PostgreSQL.
+// Portable schema rules used by every service: booleans are integers 0/1, timestamps are
+// ISO-8601 text, JSON is text. That keeps query results identical on both engines.
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import pg from 'pg';
+import { Kysely, Migrator, PostgresDialect, SqliteDialect, type Migration } from 'kysely';
+import { nodeSqlite } from './node-sqlite.ts';
+
+export type Engine = 'sqlite' | 'postgres';
+
+export type Database<DB> = { db: Kysely<DB>; engine: Engine; close(): Promise<void> };
+
+export function openDatabase<DB>(url: string): Database<DB> {
+  if (url.startsWith('sqlite:')) {
+    const path = url.slice('sqlite:'.length);
+    if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
+    const { database, raw } = nodeSqlite(path);
+    raw.exec('PRAGMA journal_mode = WAL; PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 5000;');
+    const db = new Kysely<DB>({ dialect: new SqliteDialect({ database }) });
+    return { db, engine: 'sqlite', close: () => db.destroy() };
+  }
+  if (url.startsWith('postgres://') || url.startsWith('postgresql://')) {
+    const pool = new pg.Pool({ connectionString: url, max: 10 });
+    const db = new Kysely<DB>({ dialect: new PostgresDialect({ pool }) });
+    return { db, engine: 'postgres', close: () => db.destroy() };
+  }
+  throw new Error(`unsupported database URL '${url}': use sqlite:<path> or postgres://…`);
+}
+
+/** Runs one service's migrations, tracked in its own table so services evolve independently. */
+export async function migrate(db: Kysely<unknown>, service: string, migrations: Record<string, Migration>): Promise<void> {
+  const migrator = new Migrator({
+    db,
+    provider: { getMigrations: async () => migrations },
+    migrationTableName: `${service}_migration`,
+    migrationLockTableName: `${service}_migration_lock`,
+  });
+  const { error, results } = await migrator.migrateToLatest();
+  if (error) {
+    const failed = results?.find((r) => r.status === 'Error')?.migrationName ?? 'unknown';
+    throw new Error(`${service} migration ${failed} failed: ${error instanceof Error ? error.message : JSON.stringify(error)}`);
+  }
+}
+
+/** True when the error is a unique-constraint violation on either engine. */
+export function isUniqueViolation(e: unknown): boolean {
+  const err = e as { code?: string; errcode?: number };
+  // PostgreSQL unique_violation; SQLite extended codes CONSTRAINT_UNIQUE and CONSTRAINT_PRIMARYKEY.
+  return err.code === '23505' || err.errcode === 2067 || err.errcode === 1555;
+}
+
+/** Booleans are stored as 0/1 integers on both engines. */
+export const toInt = (b: boolean): number => (b ? 1 : 0);
+export const toBool = (n: number | boolean | null | undefined): boolean => n === 1 || n === true;

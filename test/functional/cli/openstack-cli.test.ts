@@ -1,0 +1,139 @@
+// Acceptance for the foundation: `./nubo up` in the background, then Debian's real
+// `openstack` CLI (python3-openstackclient 6.0.0) drives identity as it drives Keystone.
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { run } from '../../../src/host/run.ts';
+import { testDatabase, type TestDatabase } from '../../support/database.ts';
+
+const repo = resolve(import.meta.dirname, '../../..');
+const nubo = join(repo, 'nubo');
+
+describe('openstack CLI against ./nubo up', { timeout: 600_000 }, () => {
+  let stateDir: string;
+  let db: TestDatabase;
+  let env: NodeJS.ProcessEnv;
+  let osEnv: NodeJS.ProcessEnv;
+
+  const nuboCmd = (...args: string[]) => run([nubo, ...args], { env, check: false, timeoutMs: 300_000 });
+  const os = async (extra: NodeJS.ProcessEnv, ...args: string[]) => run(['openstack', ...args], { env: { ...osEnv, ...extra }, check: false, timeoutMs: 120_000 });
+  const osJson = async (extra: NodeJS.ProcessEnv, ...args: string[]) => {
+    const r = await os(extra, ...args, '-f', 'json');
+    assert.equal(r.code, 0, `openstack ${args.join(' ')} failed: ${r.stderr}`);
+    return JSON.parse(r.stdout);
+  };
+
+  before(async () => {
+    stateDir = mkdtempSync(join(tmpdir(), 'nubo-cli-'));
+    db = await testDatabase(stateDir);
+    const port = String(20000 + Math.floor(Math.random() * 20000));
+    env = { ...process.env, NUBO_STATE_DIR: stateDir, NUBO_PORT: port, NUBO_DATABASE_URL: db.url };
+    for (const k of Object.keys(env)) if (k.startsWith('OS_')) delete env[k];
+  });
+  after(async () => {
+    await nuboCmd('down');
+    await db.drop();
+    rmSync(stateDir, { recursive: true, force: true });
+  });
+
+  it('./nubo up starts the cloud, prints credentials and clouds.yaml, and is harmless twice', async () => {
+    const up = await nuboCmd('up');
+    assert.equal(up.code, 0, up.stderr);
+    assert.match(up.stdout, /Nubo is running at http:\/\/127\.0\.0\.1:\d+/);
+    assert.match(up.stdout, /clouds:\n {2}nubo:\n {4}auth:/);
+    assert.equal(statSync(join(stateDir, 'secrets.json')).mode & 0o777, 0o600);
+    assert.equal(statSync(join(stateDir, 'keystonerc_admin')).mode & 0o777, 0o600);
+    const status1 = await nuboCmd('status');
+    const again = await nuboCmd('up');
+    assert.equal(again.code, 0, again.stderr);
+    const status2 = await nuboCmd('status');
+    assert.match(status1.stdout, /running, PID \d+, healthy/);
+    assert.equal(status2.stdout, status1.stdout, 'a second up must not start a second server');
+
+    // The exports of `./nubo openrc`, as `eval "$(./nubo openrc)"` would set them.
+    const rc = await nuboCmd('openrc');
+    osEnv = { ...env };
+    for (const m of rc.stdout.matchAll(/^export (\w+)='([^']*)'$|^export (\w+)=(\S+)$/gm)) {
+      osEnv[(m[1] ?? m[3]) as string] = (m[2] ?? m[4]);
+    }
+    assert.ok(osEnv.OS_PASSWORD && osEnv.OS_AUTH_URL);
+  });
+
+  it('eval "$(./nubo openrc)"; openstack token issue works', async () => {
+    const r = await run(['bash', '-c', 'eval "$("$NUBO" openrc)" && openstack token issue -f json'], { env: { ...env, NUBO: nubo }, check: false, timeoutMs: 120_000 });
+    assert.equal(r.code, 0, r.stderr);
+    const t = JSON.parse(r.stdout);
+    assert.ok(t.id && t.project_id && t.user_id);
+    assert.match(t.expires, /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}/);
+  });
+
+  it('lists the catalog and manages projects, users and roles as admin', async () => {
+    const catalog = await osJson({}, 'catalog', 'list');
+    const types = catalog.map((c: { Type: string }) => c.Type);
+    for (const t of ['identity', 'compute', 'image', 'network', 'volumev3', 'placement']) assert.ok(types.includes(t), `catalog lacks ${t}`);
+    const project = await osJson({}, 'project', 'create', 'demo');
+    assert.equal(project.name, 'demo');
+    const user = await osJson({}, 'user', 'create', '--project', 'demo', '--password', 'alice-secret', 'alice');
+    assert.equal(user.name, 'alice');
+    const add = await os({}, 'role', 'add', '--user', 'alice', '--project', 'demo', 'member');
+    assert.equal(add.code, 0, add.stderr);
+    const assignments = await osJson({}, 'role', 'assignment', 'list', '--user', 'alice', '--project', 'demo', '--names');
+    assert.ok(assignments.some((a: { Role: string }) => a.Role === 'member'));
+    const dup = await os({}, 'project', 'create', 'demo');
+    assert.notEqual(dup.code, 0);
+    assert.match(dup.stderr, /409/);
+  });
+
+  const alice: NodeJS.ProcessEnv = { OS_USERNAME: 'alice', OS_PASSWORD: 'alice-secret', OS_PROJECT_NAME: 'demo' };
+
+  it('alice gets a token, is refused user list (403), and uses an application credential', async () => {
+    const t = await osJson(alice, 'token', 'issue');
+    assert.ok(t.id);
+    const refused = await os(alice, 'user', 'list');
+    assert.notEqual(refused.code, 0);
+    assert.match(refused.stderr, /HTTP 403/);
+    const cred = await osJson(alice, 'application', 'credential', 'create', 'alice-cred');
+    assert.ok(cred.secret && cred.id);
+    const viaCred = await osJson({
+      OS_AUTH_TYPE: 'v3applicationcredential', OS_APPLICATION_CREDENTIAL_ID: cred.id, OS_APPLICATION_CREDENTIAL_SECRET: cred.secret,
+      OS_USERNAME: '', OS_PASSWORD: '', OS_PROJECT_NAME: '', OS_USER_DOMAIN_NAME: '', OS_PROJECT_DOMAIN_NAME: '',
+    }, 'token', 'issue');
+    assert.equal(viaCred.user_id, t.user_id);
+    assert.equal(viaCred.project_id, t.project_id);
+  });
+
+  const withToken = (token: string): NodeJS.ProcessEnv => ({
+    OS_AUTH_TYPE: 'token', OS_TOKEN: token, OS_USERNAME: '', OS_PASSWORD: '', OS_USER_DOMAIN_NAME: '',
+    OS_PROJECT_NAME: 'demo', OS_PROJECT_DOMAIN_NAME: 'Default',
+  });
+
+  it('token revoke makes the token fail', async () => {
+    const t = await osJson(alice, 'token', 'issue');
+    const before = await os(withToken(t.id), 'token', 'issue');
+    assert.equal(before.code, 0, before.stderr);
+    const revoke = await os({}, 'token', 'revoke', t.id);
+    assert.equal(revoke.code, 0, revoke.stderr);
+    const afterRevoke = await os(withToken(t.id), 'token', 'issue');
+    assert.notEqual(afterRevoke.code, 0);
+    assert.match(afterRevoke.stderr, /401/);
+  });
+
+  it('disabling alice makes her existing token fail', async () => {
+    const t = await osJson(alice, 'token', 'issue');
+    const disable = await os({}, 'user', 'set', '--disable', 'alice');
+    assert.equal(disable.code, 0, disable.stderr);
+    const r = await os(withToken(t.id), 'token', 'issue');
+    assert.notEqual(r.code, 0);
+    assert.match(r.stderr, /401/);
+    assert.notEqual((await os(alice, 'token', 'issue')).code, 0);
+  });
+
+  it('./nubo down stops it', async () => {
+    const down = await nuboCmd('down');
+    assert.equal(down.code, 0, down.stderr);
+    const status = await nuboCmd('status');
+    assert.match(status.stdout, /not running/);
+  });
+});

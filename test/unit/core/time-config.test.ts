@@ -1,0 +1,51 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { loadConfig } from '../../../src/core/config.ts';
+import { isoMicro, isoSeconds, parseIso } from '../../../src/core/time.ts';
+
+describe('time formats', () => {
+  it('renders Keystone token times with microseconds and Z', () => {
+    assert.equal(isoMicro(Date.UTC(2026, 10, 21, 10, 45, 8, 123)), '2026-11-21T10:45:08.123000Z');
+    assert.equal(isoSeconds(Date.UTC(2026, 0, 1)), '2026-01-01T00:00:00Z');
+  });
+  it('parses ISO 8601 with and without zone, and refuses other text', () => {
+    assert.equal(parseIso('2026-11-21T10:45:08Z'), Date.UTC(2026, 10, 21, 10, 45, 8));
+    assert.equal(parseIso('2026-11-21T10:45:08.123456Z'), Date.UTC(2026, 10, 21, 10, 45, 8, 123));
+    assert.equal(parseIso('2026-11-21T10:45:08'), Date.UTC(2026, 10, 21, 10, 45, 8));
+    assert.equal(parseIso('2026-11-21T12:45:08+02:00'), Date.UTC(2026, 10, 21, 10, 45, 8));
+    assert.equal(parseIso('tomorrow'), null);
+    assert.equal(parseIso('2026-13-45T99:99:99Z'), null);
+  });
+});
+
+describe('config', () => {
+  it('defaults to loopback, port 8080, SQLite in the state dir', () => {
+    const c = loadConfig({ NUBO_STATE_DIR: '/tmp/nubo-x' });
+    assert.equal(c.listen.host, '127.0.0.1');
+    assert.equal(c.listen.port, 8080);
+    assert.equal(c.publicUrl, 'http://127.0.0.1:8080');
+    assert.equal(c.databaseUrl, 'sqlite:/tmp/nubo-x/nubo.db');
+    assert.equal(c.identity.tokenExpirationSeconds, 3600);
+  });
+  it('reads the config file, and the environment wins over it', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'nubo-cfg-'));
+    try {
+      writeFileSync(join(dir, 'nubo.json'), JSON.stringify({ listen: { port: 9000 }, identity: { tokenExpirationSeconds: 600 } }));
+      const fromFile = loadConfig({ NUBO_STATE_DIR: dir });
+      assert.equal(fromFile.listen.port, 9000);
+      assert.equal(fromFile.identity.tokenExpirationSeconds, 600);
+      assert.equal(fromFile.identity.argon2.passes, 2, 'unset nested settings keep their defaults');
+      const fromEnv = loadConfig({ NUBO_STATE_DIR: dir, NUBO_PORT: '9100', NUBO_LISTEN: '0.0.0.0' });
+      assert.equal(fromEnv.listen.port, 9100);
+      assert.equal(fromEnv.publicUrl, 'http://127.0.0.1:9100');
+      writeFileSync(join(dir, 'nubo.json'), '{ not json');
+      assert.throws(() => loadConfig({ NUBO_STATE_DIR: dir }), /not valid JSON/);
+      assert.throws(() => loadConfig({ NUBO_STATE_DIR: '/tmp/none', NUBO_PORT: 'eighty' }), /NUBO_PORT/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
