@@ -1,6 +1,6 @@
 // The one HTTP listener: every service is mounted under its path prefix (as devstack does),
 // with request ids, the error edge, JSON logs, /healthz and Prometheus /metrics.
-import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import { requestId } from '../core/ids.ts';
 import { genericErrorBody, toNuboError } from './errors.ts';
@@ -18,8 +18,8 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
   const app = Fastify({
     loggerInstance: opts.logger,
     genReqId: () => requestId(),
-    requestIdLogLabel: 'request_id',
-    disableRequestLogging: true,
+    // One log line per request comes from our onResponse hook (with the status and latency).
+    logController: new LogController({ requestIdLogLabel: 'request_id', disableRequestLogging: true }),
     bodyLimit: 1024 * 1024,
     ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', allErrors: false } },
     routerOptions: { ignoreTrailingSlash: true },

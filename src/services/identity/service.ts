@@ -56,8 +56,14 @@ export function identityService(ctx: IdentityContext): ServiceModule {
     prefix: '/identity',
     errorBody: keystoneError,
     routes(app: FastifyInstance) {
-      // Keys rotated by `nubo identity rotate-keys` in another process take effect here.
-      app.addHook('onRequest', async () => { await ctx.keys.reloadIfChanged(); });
+      // Keys rotated by `nubo identity rotate-keys` in another process take effect here
+      // within a second (one stat a second, not one per request).
+      let keysCheckedAt = 0;
+      app.addHook('onRequest', async () => {
+        if (Date.now() - keysCheckedAt < 1000) return;
+        keysCheckedAt = Date.now();
+        await ctx.keys.reloadIfChanged();
+      });
       versionRoutes(app, ctx.config.publicUrl);
       authRoutes(app, ctx, base);
       domainRoutes(app, ctx, base);
