@@ -2,6 +2,7 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { BadRequest, NotFound } from '../../../core/errors.ts';
 import { authenticate } from '../app/auth.ts';
+import { renderCatalog } from '../app/catalog.ts';
 import type { IdentityContext } from '../app/context.ts';
 import { tokenBody, validateToken, type ValidatedToken } from '../app/tokens.ts';
 import { AuthBody, type AuthRequest } from './schemas.ts';
@@ -45,7 +46,7 @@ export function authRoutes(app: FastifyInstance, ctx: IdentityContext, base: str
   app.get('/v3/auth/catalog', async (req) => {
     const v = await caller(ctx, req);
     if (v.payload.scope.kind === 'unscoped') throw new NotFound('An unscoped token has no catalog.');
-    return { catalog: await ctx.cache.catalog(), links: { self: `${base}/auth/catalog`, previous: null, next: null } };
+    return { catalog: renderCatalog(await ctx.cache.catalog(), v.project?.id ?? null, v.user.id), links: { self: `${base}/auth/catalog`, previous: null, next: null } };
   });
 
   // Projects and domains the caller could scope to.

@@ -3,6 +3,7 @@
 import { NotFound, Unauthorized } from '../../../core/errors.ts';
 import { isoMicro } from '../../../core/time.ts';
 import { newAuditId, type TokenPayload } from '../tokens/payload.ts';
+import { renderCatalog } from './catalog.ts';
 import type { CatalogEntry, RoleRef, Scope } from './cache.ts';
 import type { IdentityContext } from './context.ts';
 import type { DomainRow, ProjectRow, UserRow } from '../db/schema.ts';
@@ -121,7 +122,7 @@ export async function tokenBody(ctx: IdentityContext, v: ValidatedToken, withCat
     const cred = await ctx.db.selectFrom('app_cred').select(['id', 'name', 'unrestricted']).where('id', '=', p.appCredId).executeTakeFirst();
     if (cred) token.application_credential = { id: cred.id, name: cred.name, restricted: cred.unrestricted !== 1 };
   }
-  if (withCatalog && p.scope.kind !== 'unscoped') token.catalog = await ctx.cache.catalog();
+  if (withCatalog && p.scope.kind !== 'unscoped') token.catalog = renderCatalog(await ctx.cache.catalog(), v.project?.id ?? null, v.user.id);
   return { token };
 }
 
