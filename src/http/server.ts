@@ -25,6 +25,14 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
     routerOptions: { ignoreTrailingSlash: true },
   });
 
+  // OpenStack clients send PUTs with a JSON content type and no body (grants, memberships):
+  // an empty body is no body, not malformed JSON. Everything else keeps Fastify's safe parser.
+  const defaultJson = app.getDefaultJsonParser('error', 'error');
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (req, body, done) => {
+    if (body === '') done(null, undefined);
+    else void defaultJson(req, body as string, done);
+  });
+
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: 'nubo_' });
   const duration = new Histogram({

@@ -109,8 +109,12 @@ describe('openstack CLI against ./nubo up', { timeout: 600_000 }, () => {
     OS_PROJECT_NAME: 'demo', OS_PROJECT_DOMAIN_NAME: 'Default',
   });
 
-  it('token revoke makes the token fail', async () => {
+  it('tokens survive `nubo identity rotate-keys`; token revoke makes the token fail', async () => {
     const t = await osJson(alice, 'token', 'issue');
+    const rotate = await nuboCmd('identity', 'rotate-keys');
+    assert.equal(rotate.code, 0, rotate.stderr);
+    assert.match(rotate.stdout, /primary/);
+    await new Promise((r) => setTimeout(r, 1100)); // the server re-reads the key directory at most once a second
     const before = await os(withToken(t.id), 'token', 'issue');
     assert.equal(before.code, 0, before.stderr);
     const revoke = await os({}, 'token', 'revoke', t.id);

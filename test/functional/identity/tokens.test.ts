@@ -75,9 +75,17 @@ describe('identity tokens', () => {
     assert.match(bad.headers.get('x-openstack-request-id') ?? '', /^req-/);
     const body = (await bad.json()) as { error: { message: string } };
     assert.match(body.error.message, /JSON/);
+    // An empty body with a JSON content type is no body (clients send PUTs like that).
+    const empty = await fetch(`${s.url}/identity/v3/auth/tokens`, { method: 'POST', headers: { 'content-type': 'application/json' } });
+    assert.equal(empty.status, 400);
+    assert.match(((await empty.json()) as { error: { message: string } }).error.message, /body/);
   });
 
   it('issues domain, system and unscoped tokens', async () => {
+    const domains = await api(s.url, 'GET', '/identity/v3/auth/domains', { token: s.admin.token });
+    assert.deepEqual(domains.body.domains.map((x: { id: string }) => x.id), ['default']);
+    const system = await api(s.url, 'GET', '/identity/v3/auth/system', { token: s.admin.token });
+    assert.deepEqual(system.body.system, [{ all: true }]);
     const d = await login('admin', s.admin.password, { domain: { id: 'default' } });
     assert.equal(d.status, 201);
     assert.equal(d.body.token.domain.id, 'default');
