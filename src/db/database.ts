@@ -51,6 +51,16 @@ export function isUniqueViolation(e: unknown): boolean {
   return err.code === '23505' || err.errcode === 2067 || err.errcode === 1555;
 }
 
+/** Runs a write; a unique-constraint violation becomes the caller's error (usually a 409). */
+export async function orConflict<T>(write: Promise<T>, conflict: () => Error): Promise<T> {
+  try {
+    return await write;
+  } catch (e) {
+    if (isUniqueViolation(e)) throw conflict();
+    throw e;
+  }
+}
+
 /** Booleans are stored as 0/1 integers on both engines. */
 export const toInt = (b: boolean): number => (b ? 1 : 0);
 export const toBool = (n: number | boolean | null | undefined): boolean => n === 1 || n === true;

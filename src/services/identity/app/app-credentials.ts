@@ -6,7 +6,7 @@ import { randomBytes } from 'node:crypto';
 import { BadRequest, Conflict, Forbidden, NotFound } from '../../../core/errors.ts';
 import { hexId } from '../../../core/ids.ts';
 import { parseIso } from '../../../core/time.ts';
-import { isUniqueViolation, toInt } from '../../../db/database.ts';
+import { orConflict, toInt } from '../../../db/database.ts';
 import type { AppCredCreate, Body } from '../api/schemas.ts';
 import type { AppCredRow } from '../db/schema.ts';
 import type { RoleRef } from './cache.ts';
@@ -81,15 +81,10 @@ export async function createAppCred(
     description: body.description ?? '', expires_at: expiresAt, unrestricted: toInt(body.unrestricted ?? false),
     created_at: new Date().toISOString(),
   };
-  try {
-    await ctx.db.transaction().execute(async (tx) => {
-      await tx.insertInto('app_cred').values(row).execute();
-      await tx.insertInto('app_cred_role').values(roles.map((r) => ({ app_cred_id: row.id, role_id: r.id }))).execute();
-    });
-  } catch (e) {
-    if (isUniqueViolation(e)) throw new Conflict(`Conflict occurred attempting to store application_credential - Duplicate entry found with name ${body.name}.`);
-    throw e;
-  }
+  await orConflict(ctx.db.transaction().execute(async (tx) => {
+    await tx.insertInto('app_cred').values(row).execute();
+    await tx.insertInto('app_cred_role').values(roles.map((r) => ({ app_cred_id: row.id, role_id: r.id }))).execute();
+  }), () => new Conflict(`Conflict occurred attempting to store application_credential - Duplicate entry found with name ${body.name}.`));
   changed(ctx);
   return { row, roles, secret };
 }

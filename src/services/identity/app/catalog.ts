@@ -4,7 +4,7 @@
 // holds the catalog tokens carry.
 import { BadRequest, Conflict, Forbidden, NotFound } from '../../../core/errors.ts';
 import { hexId } from '../../../core/ids.ts';
-import { isUniqueViolation, toInt } from '../../../db/database.ts';
+import { isUniqueViolation, orConflict, toInt } from '../../../db/database.ts';
 import type { Body, EndpointCreate, EndpointUpdate, RegionCreate, RegionUpdate, ServiceCreate, ServiceUpdate } from '../api/schemas.ts';
 import type { EndpointRow, RegionRow, ServiceRow } from '../db/schema.ts';
 import type { CatalogEntry } from './cache.ts';
@@ -152,12 +152,7 @@ export async function createRegion(ctx: IdentityContext, body: Body<typeof Regio
   if (await getRegion(ctx, row.id)) throw duplicate();
   // As Keystone: a missing parent is a 404 naming the parent.
   if (row.parent_region_id && !(await getRegion(ctx, row.parent_region_id))) throw new NotFound(`Could not find region: ${row.parent_region_id}.`);
-  try {
-    await ctx.db.insertInto('region').values(row).execute();
-  } catch (e) {
-    if (isUniqueViolation(e)) throw duplicate();
-    throw e;
-  }
+  await orConflict(ctx.db.insertInto('region').values(row).execute(), () => duplicate());
   changed(ctx);
   return row;
 }

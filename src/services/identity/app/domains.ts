@@ -1,6 +1,6 @@
 import { BadRequest, Conflict, Forbidden, NotFound } from '../../../core/errors.ts';
 import { hexId } from '../../../core/ids.ts';
-import { isUniqueViolation, toInt } from '../../../db/database.ts';
+import { orConflict, toInt } from '../../../db/database.ts';
 import type { Body } from '../api/schemas.ts';
 import type { DomainCreate, DomainUpdate } from '../api/schemas.ts';
 import type { DomainRow } from '../db/schema.ts';
@@ -17,12 +17,7 @@ export async function createDomain(ctx: IdentityContext, body: Body<typeof Domai
     id: body.id ?? hexId(), name: body.name, description: body.description ?? '', enabled: toInt(body.enabled ?? true),
     created_at: new Date().toISOString(),
   };
-  try {
-    await ctx.db.insertInto('domain').values(row).execute();
-  } catch (e) {
-    if (isUniqueViolation(e)) throw new Conflict(`Conflict occurred attempting to store domain - Duplicate entry found with name ${body.name}.`);
-    throw e;
-  }
+  await orConflict(ctx.db.insertInto('domain').values(row).execute(), () => new Conflict(`Conflict occurred attempting to store domain - Duplicate entry found with name ${body.name}.`));
   changed(ctx);
   return row;
 }
@@ -35,12 +30,7 @@ export async function updateDomain(ctx: IdentityContext, id: string, body: Body<
   if (body.description !== undefined) patch.description = body.description ?? '';
   if (body.enabled !== undefined) patch.enabled = toInt(body.enabled);
   if (Object.keys(patch).length > 0) {
-    try {
-      await ctx.db.updateTable('domain').set(patch).where('id', '=', id).execute();
-    } catch (e) {
-      if (isUniqueViolation(e)) throw new Conflict(`Conflict occurred attempting to update domain - Duplicate entry found with name ${body.name}.`);
-      throw e;
-    }
+    await orConflict(ctx.db.updateTable('domain').set(patch).where('id', '=', id).execute(), () => new Conflict(`Conflict occurred attempting to update domain - Duplicate entry found with name ${body.name}.`));
     if (body.enabled === false) await ctx.revocations.revoke({ domainId: id, issuedBefore: Date.now() });
     changed(ctx);
   }

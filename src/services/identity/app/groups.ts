@@ -3,7 +3,7 @@
 // tokens at once rather than waiting for them to expire.
 import { BadRequest, Conflict, NotFound } from '../../../core/errors.ts';
 import { hexId } from '../../../core/ids.ts';
-import { isUniqueViolation } from '../../../db/database.ts';
+import { orConflict } from '../../../db/database.ts';
 import type { Body, GroupCreate, GroupUpdate } from '../api/schemas.ts';
 import type { GroupRow } from '../db/schema.ts';
 import { changed, type IdentityContext } from './context.ts';
@@ -29,12 +29,7 @@ export async function createGroup(ctx: IdentityContext, body: Body<typeof GroupC
   const domainId = body.domain_id ?? (callerDomainId || DEFAULT_DOMAIN_ID);
   if (!(await getDomain(ctx, domainId))) throw new BadRequest(`Could not find domain: ${domainId}.`);
   const row: GroupRow = { id: hexId(), name: body.name, domain_id: domainId, description: body.description ?? '', created_at: new Date().toISOString() };
-  try {
-    await ctx.db.insertInto('group').values(row).execute();
-  } catch (e) {
-    if (isUniqueViolation(e)) throw duplicate(body.name, domainId);
-    throw e;
-  }
+  await orConflict(ctx.db.insertInto('group').values(row).execute(), () => duplicate(body.name, domainId));
   changed(ctx);
   return row;
 }
@@ -46,12 +41,7 @@ export async function updateGroup(ctx: IdentityContext, id: string, body: Body<t
   if (body.name !== undefined) patch.name = body.name;
   if (body.description !== undefined) patch.description = body.description ?? '';
   if (Object.keys(patch).length === 0) return current;
-  try {
-    await ctx.db.updateTable('group').set(patch).where('id', '=', id).execute();
-  } catch (e) {
-    if (isUniqueViolation(e)) throw duplicate(body.name ?? current.name, current.domain_id);
-    throw e;
-  }
+  await orConflict(ctx.db.updateTable('group').set(patch).where('id', '=', id).execute(), () => duplicate(body.name ?? current.name, current.domain_id));
   changed(ctx);
   return { ...current, ...patch };
 }

@@ -1,6 +1,6 @@
 import { BadRequest, Conflict, Forbidden, NotFound } from '../../../core/errors.ts';
 import { hexId } from '../../../core/ids.ts';
-import { isUniqueViolation, toInt } from '../../../db/database.ts';
+import { orConflict, toInt } from '../../../db/database.ts';
 import type { Body, ProjectCreate, ProjectUpdate } from '../api/schemas.ts';
 import type { ProjectRow } from '../db/schema.ts';
 import { changed, type IdentityContext } from './context.ts';
@@ -32,12 +32,7 @@ export async function createProject(ctx: IdentityContext, body: Body<typeof Proj
     id: hexId(), name: body.name, domain_id: domainId, parent_id: parentId, description: body.description ?? '',
     enabled: toInt(body.enabled ?? true), tags: JSON.stringify(body.tags ?? []), created_at: new Date().toISOString(),
   };
-  try {
-    await ctx.db.insertInto('project').values(row).execute();
-  } catch (e) {
-    if (isUniqueViolation(e)) throw duplicate(body.name);
-    throw e;
-  }
+  await orConflict(ctx.db.insertInto('project').values(row).execute(), () => duplicate(body.name));
   changed(ctx);
   return row;
 }
@@ -51,12 +46,7 @@ export async function updateProject(ctx: IdentityContext, id: string, body: Body
   if (body.enabled !== undefined) patch.enabled = toInt(body.enabled);
   if (body.tags !== undefined) patch.tags = JSON.stringify(body.tags);
   if (Object.keys(patch).length > 0) {
-    try {
-      await ctx.db.updateTable('project').set(patch).where('id', '=', id).execute();
-    } catch (e) {
-      if (isUniqueViolation(e)) throw duplicate(body.name ?? current.name);
-      throw e;
-    }
+    await orConflict(ctx.db.updateTable('project').set(patch).where('id', '=', id).execute(), () => duplicate(body.name ?? current.name));
     if (body.enabled === false) await ctx.revocations.revoke({ projectId: id, issuedBefore: Date.now() });
     changed(ctx);
   }

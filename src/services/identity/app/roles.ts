@@ -2,7 +2,7 @@
 // implied one, transitively; bootstrap makes admin ⇒ member ⇒ reader).
 import { BadRequest, Conflict, Forbidden, NotFound } from '../../../core/errors.ts';
 import { hexId } from '../../../core/ids.ts';
-import { isUniqueViolation } from '../../../db/database.ts';
+import { orConflict } from '../../../db/database.ts';
 import type { Body, RoleCreate, RoleUpdate } from '../api/schemas.ts';
 import type { RoleRow } from '../db/schema.ts';
 import { revokeGrants } from './assignments.ts';
@@ -29,12 +29,7 @@ export async function createRole(ctx: IdentityContext, body: Body<typeof RoleCre
   const row: RoleRow = {
     id: hexId(), name: body.name, domain_id: domainId, description: body.description ?? '', options: JSON.stringify(body.options ?? {}),
   };
-  try {
-    await ctx.db.insertInto('role').values(row).execute();
-  } catch (e) {
-    if (isUniqueViolation(e)) throw duplicate(body.name, domainId);
-    throw e;
-  }
+  await orConflict(ctx.db.insertInto('role').values(row).execute(), () => duplicate(body.name, domainId));
   changed(ctx);
   return row;
 }
@@ -47,12 +42,7 @@ export async function updateRole(ctx: IdentityContext, id: string, body: Body<ty
   if (body.description !== undefined) patch.description = body.description ?? '';
   if (body.options !== undefined) patch.options = JSON.stringify(body.options);
   if (Object.keys(patch).length === 0) return current;
-  try {
-    await ctx.db.updateTable('role').set(patch).where('id', '=', id).execute();
-  } catch (e) {
-    if (isUniqueViolation(e)) throw duplicate(body.name ?? current.name, current.domain_id);
-    throw e;
-  }
+  await orConflict(ctx.db.updateTable('role').set(patch).where('id', '=', id).execute(), () => duplicate(body.name ?? current.name, current.domain_id));
   changed(ctx);
   return { ...current, ...patch };
 }
@@ -104,12 +94,7 @@ export async function createImpliedRole(ctx: IdentityContext, priorId: string, i
   if (await reaches(ctx, impliedId, priorId)) {
     throw new BadRequest(`Role ${priorId} cannot imply role ${impliedId}: it would create a circular role inference.`);
   }
-  try {
-    await ctx.db.insertInto('implied_role').values({ prior_role_id: priorId, implied_role_id: impliedId }).execute();
-  } catch (e) {
-    if (isUniqueViolation(e)) throw new Conflict('Conflict occurred attempting to store implied_role - Duplicate entry.');
-    throw e;
-  }
+  await orConflict(ctx.db.insertInto('implied_role').values({ prior_role_id: priorId, implied_role_id: impliedId }).execute(), () => new Conflict('Conflict occurred attempting to store implied_role - Duplicate entry.'));
   changed(ctx);
   return { prior, implied };
 }

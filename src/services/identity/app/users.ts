@@ -1,6 +1,6 @@
 import { BadRequest, Conflict, NotFound, Unauthorized } from '../../../core/errors.ts';
 import { hexId } from '../../../core/ids.ts';
-import { isUniqueViolation, toInt } from '../../../db/database.ts';
+import { orConflict, toInt } from '../../../db/database.ts';
 import type { Body, UserCreate, UserUpdate } from '../api/schemas.ts';
 import type { UserRow } from '../db/schema.ts';
 import { changed, type IdentityContext } from './context.ts';
@@ -30,12 +30,7 @@ export async function createUser(ctx: IdentityContext, body: Body<typeof UserCre
     email: body.email ?? null, description: body.description ?? '', options: JSON.stringify(body.options ?? {}),
     created_at: new Date().toISOString(),
   };
-  try {
-    await ctx.db.insertInto('user').values(row).execute();
-  } catch (e) {
-    if (isUniqueViolation(e)) throw duplicate(body.name);
-    throw e;
-  }
+  await orConflict(ctx.db.insertInto('user').values(row).execute(), () => duplicate(body.name));
   changed(ctx);
   return row;
 }
@@ -55,12 +50,7 @@ export async function updateUser(ctx: IdentityContext, id: string, body: Body<ty
   }
   if (body.password !== undefined) patch.password_hash = body.password ? await hashPassword(body.password, ctx.config.identity.argon2) : null;
   if (Object.keys(patch).length === 0) return current;
-  try {
-    await ctx.db.updateTable('user').set(patch).where('id', '=', id).execute();
-  } catch (e) {
-    if (isUniqueViolation(e)) throw duplicate(body.name ?? current.name);
-    throw e;
-  }
+  await orConflict(ctx.db.updateTable('user').set(patch).where('id', '=', id).execute(), () => duplicate(body.name ?? current.name));
   // A disabled user or a new password ends every token the user holds, at once.
   if (body.enabled === false || body.password !== undefined) await ctx.revocations.revoke({ userId: id, issuedBefore: Date.now() });
   changed(ctx);
