@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // The nubo command. `./nubo` (bash) installs what is missing, then runs this.
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Command } from 'commander';
 import { createCloud, loadOrCreateSecrets } from '../cloud.ts';
@@ -25,7 +25,7 @@ function printWelcome(config: Config): void {
   const secrets = loadOrCreateSecrets(config.stateDir);
   process.stdout.write([
     `Nubo is running at ${config.publicUrl}`,
-    `  dashboard:  ${config.publicUrl}/`,
+    `  APIs:       ${config.publicUrl}/<service> (identity now; the dashboard will be at ${config.publicUrl}/)`,
     `  auth URL:   ${config.publicUrl}/identity/v3`,
     `  admin user: admin`,
     `  password:   ${secrets.adminPassword}   (kept in ${join(config.stateDir, 'secrets.json')}, mode 0600)`,
@@ -132,5 +132,3 @@ program.parseAsync(process.argv).catch((e: unknown) => {
   console.error(`nubo: ${(e as Error).message}`);
   process.exit(1);
 });
-
-export const repoRoot = dirname(dirname(dirname(fileURLToPath(import.meta.url))));
