@@ -1,6 +1,7 @@
 // An in-process all-in-one server on a random loopback port with its own state directory,
 // for functional tests. Stop it in `after()`: it removes everything it created.
 import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createCloud, type Cloud } from '../../src/cloud.ts';
@@ -50,7 +51,6 @@ export async function startTestServer(opts: { env?: Record<string, string> } = {
 
 /** A free loopback port (bound then released). */
 async function freePort(): Promise<number> {
-  const { createServer } = await import('node:net');
   return new Promise((resolve, reject) => {
     const s = createServer();
     s.once('error', reject);

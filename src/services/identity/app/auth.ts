@@ -101,8 +101,8 @@ async function findDomainId(ctx: IdentityContext, d: { id?: string; name?: strin
 async function findUser(ctx: IdentityContext, u: NameOrId): Promise<UserRow | undefined> {
   if (u.id) return ctx.cache.user(u.id);
   if (!u.name) throw new BadRequest("'auth.identity.password.user' needs an 'id', or a 'name' with a 'domain'.");
-  const domainId = await findDomainId(ctx, u.domain);
   if (!u.domain) throw new BadRequest("A user given by name needs a 'domain' ('id' or 'name').");
+  const domainId = await findDomainId(ctx, u.domain);
   if (!domainId) return undefined;
   return ctx.db.selectFrom('user').selectAll().where('name', '=', u.name).where('domain_id', '=', domainId).executeTakeFirst();
 }

@@ -3,9 +3,11 @@
 // identity write calls clear(): writes are rare, reads are on every API request.
 // In multi-node mode the same clear() is triggered by a bus fanout from the writer.
 import type { Kysely } from 'kysely';
+import type { TokenScope } from '../tokens/payload.ts';
 import type { AssignmentType, DomainRow, IdentityDB, ProjectRow, RoleRow, UserRow } from '../db/schema.ts';
 
-export type Scope = { kind: 'project'; id: string } | { kind: 'domain'; id: string } | { kind: 'system' } | { kind: 'unscoped' };
+/** A token's scope, as the payload carries it. */
+export type Scope = TokenScope;
 export type RoleRef = { id: string; name: string };
 export type CatalogEntry = {
   id: string; type: string; name: string;

@@ -4,7 +4,7 @@ import { NotFound, Unauthorized } from '../../../core/errors.ts';
 import { isoMicro } from '../../../core/time.ts';
 import { newAuditId, type TokenPayload } from '../tokens/payload.ts';
 import { renderCatalog } from './catalog.ts';
-import type { CatalogEntry, RoleRef, Scope } from './cache.ts';
+import type { RoleRef, Scope } from './cache.ts';
 import type { IdentityContext } from './context.ts';
 import type { DomainRow, ProjectRow, UserRow } from '../db/schema.ts';
 
@@ -126,7 +126,6 @@ export async function tokenBody(ctx: IdentityContext, v: ValidatedToken, withCat
   return { token };
 }
 
-export type { CatalogEntry };
 
 /** Throws the 401 Keystone gives for any failed authentication, whatever the cause. */
 export function authFailed(): Unauthorized {
