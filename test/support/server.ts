@@ -20,33 +20,43 @@ export type TestServer = {
 export async function startTestServer(opts: { env?: Record<string, string> } = {}): Promise<TestServer> {
   const stateDir = mkdtempSync(join(tmpdir(), 'nubo-test-'));
   const db = await testDatabase(stateDir);
-  // Port 0 at first; the real port is known after listen, so publicUrl is fixed up below.
-  const config = loadConfig({ NUBO_STATE_DIR: stateDir, NUBO_PORT: '0', NUBO_DATABASE_URL: db.url, NUBO_LOG_LEVEL: process.env.NUBO_TEST_LOG_LEVEL ?? 'warn', ...opts.env });
-  const port = await freePort();
-  config.listen.port = port;
-  config.publicUrl = `http://127.0.0.1:${port}`;
-  const cloud = await createCloud(config, createLogger(config.logLevel));
-  await cloud.app.listen({ host: '127.0.0.1', port });
-  const url = config.publicUrl;
-  const res = await fetch(`${url}/identity/v3/auth/tokens`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ auth: {
-      identity: { methods: ['password'], password: { user: { name: 'admin', domain: { id: 'default' }, password: cloud.secrets.adminPassword } } },
-      scope: { project: { name: 'admin', domain: { id: 'default' } } },
-    } }),
-  });
-  if (res.status !== 201) throw new Error(`admin login failed: ${res.status} ${await res.text()}`);
-  const token = res.headers.get('x-subject-token') as string;
-  return {
-    url, config, cloud,
-    admin: { token, projectId: cloud.bootstrap.adminProjectId, userId: cloud.bootstrap.adminUserId, password: cloud.secrets.adminPassword },
-    async stop() {
-      await cloud.close();
-      await db.drop();
-      rmSync(stateDir, { recursive: true, force: true });
-    },
+  const cleanup = async () => {
+    await db.drop();
+    rmSync(stateDir, { recursive: true, force: true });
   };
+  let cloud: Cloud | undefined;
+  try {
+    // The port is chosen first so that the advertised URLs (catalog, links) are right.
+    const port = await freePort();
+    const config = loadConfig({ NUBO_STATE_DIR: stateDir, NUBO_PORT: String(port), NUBO_DATABASE_URL: db.url, NUBO_LOG_LEVEL: process.env.NUBO_TEST_LOG_LEVEL ?? 'warn', ...opts.env });
+    cloud = await createCloud(config, createLogger(config.logLevel));
+    await cloud.app.listen({ host: '127.0.0.1', port });
+    const url = config.publicUrl;
+    const res = await fetch(`${url}/identity/v3/auth/tokens`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ auth: {
+        identity: { methods: ['password'], password: { user: { name: 'admin', domain: { id: 'default' }, password: cloud.secrets.adminPassword } } },
+        scope: { project: { name: 'admin', domain: { id: 'default' } } },
+      } }),
+    });
+    if (res.status !== 201) throw new Error(`admin login failed: ${res.status} ${await res.text()}`);
+    const token = res.headers.get('x-subject-token') as string;
+    const started = cloud;
+    return {
+      url, config, cloud: started,
+      admin: { token, projectId: started.bootstrap.adminProjectId, userId: started.bootstrap.adminUserId, password: started.secrets.adminPassword },
+      async stop() {
+        await started.close();
+        await cleanup();
+      },
+    };
+  } catch (e) {
+    // A server that failed to start leaves nothing behind either.
+    await cloud?.close();
+    await cleanup();
+    throw e;
+  }
 }
 
 /** A free loopback port (bound then released). */
