@@ -27,8 +27,8 @@ export const DEFAULT_PORT = 8080;
 
 type Env = Record<string, string | undefined>;
 
-export function loadConfig(env: Env = process.env, overrides: Partial<Config> = {}): Config {
-  const stateDir = resolve(overrides.stateDir ?? env.NUBO_STATE_DIR ?? DEFAULT_STATE_DIR);
+export function loadConfig(env: Env = process.env): Config {
+  const stateDir = resolve(env.NUBO_STATE_DIR ?? DEFAULT_STATE_DIR);
   const filePath = env.NUBO_CONFIG ?? join(stateDir, 'nubo.json');
   const file = existsSync(filePath) ? parseConfigFile(filePath) : {};
 
@@ -47,7 +47,6 @@ export function loadConfig(env: Env = process.env, overrides: Partial<Config> = 
       argon2: { memoryKiB: 19456, passes: 2, ...file.identity?.argon2 },
       policyFile: file.identity?.policyFile ?? null,
     },
-    ...overrides,
   };
   cfg.publicUrl = cfg.publicUrl.replace(/\/+$/, '');
   return cfg;

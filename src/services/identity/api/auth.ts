@@ -1,10 +1,11 @@
 // /v3/auth/*: issue, validate, check and revoke tokens, and what a token may reach.
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { BadRequest, NotFound } from '../../../core/errors.ts';
+import { targetsOfUser } from '../app/assignments.ts';
 import { authenticate } from '../app/auth.ts';
 import { renderCatalog } from '../app/catalog.ts';
 import type { IdentityContext } from '../app/context.ts';
-import { tokenBody, validateToken, type ValidatedToken } from '../app/tokens.ts';
+import { tokenBody, validateOpened, type ValidatedToken } from '../app/tokens.ts';
 import { AuthBody, type AuthRequest } from './schemas.ts';
 import { authorize, caller } from './request-auth.ts';
 import { domainView, projectView } from './views.ts';
@@ -26,7 +27,8 @@ export function authRoutes(app: FastifyInstance, ctx: IdentityContext, base: str
     if (!token) throw new BadRequest('The X-Subject-Token header is required.');
     const payload = ctx.codec.open(token);
     await authorize(ctx, req, action, { token: { user_id: payload?.userId ?? null } });
-    return validateToken(ctx, token);
+    if (!payload) throw new NotFound('Could not find token.');
+    return validateOpened(ctx, token, payload);
   };
 
   app.get('/v3/auth/tokens', async (req, reply) => {
@@ -52,26 +54,19 @@ export function authRoutes(app: FastifyInstance, ctx: IdentityContext, base: str
   // Projects and domains the caller could scope to.
   app.get('/v3/auth/projects', async (req) => {
     const v = await caller(ctx, req);
-    const ids = await scopeTargets(ctx, v.user.id, ['UserProject', 'GroupProject']);
+    const ids = await targetsOfUser(ctx, v.user.id, 'project');
     const rows = ids.length === 0 ? [] : await ctx.db.selectFrom('project').selectAll().where('id', 'in', ids).where('enabled', '=', 1).orderBy('id').execute();
     return { projects: rows.map((p) => projectView(base, p)), links: { self: `${base}/auth/projects`, previous: null, next: null } };
   });
   app.get('/v3/auth/domains', async (req) => {
     const v = await caller(ctx, req);
-    const ids = await scopeTargets(ctx, v.user.id, ['UserDomain', 'GroupDomain']);
+    const ids = await targetsOfUser(ctx, v.user.id, 'domain');
     const rows = ids.length === 0 ? [] : await ctx.db.selectFrom('domain').selectAll().where('id', 'in', ids).where('enabled', '=', 1).orderBy('id').execute();
     return { domains: rows.map((d) => domainView(base, d)), links: { self: `${base}/auth/domains`, previous: null, next: null } };
   });
   app.get('/v3/auth/system', async (req) => {
     const v = await caller(ctx, req);
-    const ids = await scopeTargets(ctx, v.user.id, ['UserSystem', 'GroupSystem']);
+    const ids = await targetsOfUser(ctx, v.user.id, 'system');
     return { system: ids.length > 0 ? [{ all: true }] : [], links: { self: `${base}/auth/system`, previous: null, next: null } };
   });
-}
-
-async function scopeTargets(ctx: IdentityContext, userId: string, types: ('UserProject' | 'GroupProject' | 'UserDomain' | 'GroupDomain' | 'UserSystem' | 'GroupSystem')[]): Promise<string[]> {
-  const groups = await ctx.db.selectFrom('user_group').select('group_id').where('user_id', '=', userId).execute();
-  const rows = await ctx.db.selectFrom('assignment').select('target_id').distinct()
-    .where('type', 'in', types).where('actor_id', 'in', [userId, ...groups.map((g) => g.group_id)]).execute();
-  return rows.map((r) => r.target_id);
 }

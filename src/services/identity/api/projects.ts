@@ -1,4 +1,5 @@
 import type { FastifyInstance } from 'fastify';
+import { targetsOfUser } from '../app/assignments.ts';
 import type { IdentityContext } from '../app/context.ts';
 import { createProject, deleteProject, getProject, updateProject } from '../app/projects.ts';
 import { listLinks, page, parseBool, type ListQuery } from './lists.ts';
@@ -33,10 +34,7 @@ export function projectRoutes(app: FastifyInstance, ctx: IdentityContext, base: 
   });
   app.get<Id>('/v3/users/:id/projects', async (req) => {
     await authorize(ctx, req, 'identity:list_user_projects', { user: { id: req.params.id } });
-    const groups = await ctx.db.selectFrom('user_group').select('group_id').where('user_id', '=', req.params.id).execute();
-    const rows = await ctx.db.selectFrom('assignment').select('target_id').distinct()
-      .where('type', 'in', ['UserProject', 'GroupProject']).where('actor_id', 'in', [req.params.id, ...groups.map((g) => g.group_id)]).execute();
-    return list(req.query as ListQuery, `/users/${req.params.id}/projects`, rows.map((r) => r.target_id));
+    return list(req.query as ListQuery, `/users/${req.params.id}/projects`, await targetsOfUser(ctx, req.params.id, 'project'));
   });
   app.post('/v3/projects', { schema: { body: ProjectCreate } }, async (req, reply) => {
     const v = await authorize(ctx, req, 'identity:create_project');

@@ -123,6 +123,15 @@ export async function revokeGrants(ctx: IdentityContext, rows: AssignmentRow[]):
   for (const e of events.values()) await ctx.revocations.revoke(e);
 }
 
+/** Ids of the targets of `kind` where the user holds some role, directly or through a group. */
+export async function targetsOfUser(ctx: IdentityContext, userId: string, kind: TargetKind): Promise<string[]> {
+  const groups = await ctx.db.selectFrom('user_group').select('group_id').where('user_id', '=', userId).execute();
+  const rows = await ctx.db.selectFrom('assignment').select('target_id').distinct()
+    .where('type', 'in', [assignmentType('user', kind), assignmentType('group', kind)])
+    .where('actor_id', 'in', [userId, ...groups.map((g) => g.group_id)]).execute();
+  return rows.map((r) => r.target_id);
+}
+
 // ---- /v3/role_assignments ----
 
 export type AssignmentFilters = {

@@ -44,17 +44,18 @@ export async function issueToken(ctx: IdentityContext, req: IssueRequest): Promi
   };
   if (req.appCredId) payload.appCredId = req.appCredId;
   const token = ctx.codec.issue(payload);
-  return resolveToken(ctx, token, payload);
+  return validateOpened(ctx, token, payload);
 }
 
 /** Validates a token string; every failure is the same 404 (validate) or 401 (auth) to callers. */
 export async function validateToken(ctx: IdentityContext, token: string): Promise<ValidatedToken> {
   const payload = ctx.codec.open(token);
   if (!payload) throw new NotFound('Could not find token.');
-  return resolveToken(ctx, token, payload);
+  return validateOpened(ctx, token, payload);
 }
 
-async function resolveToken(ctx: IdentityContext, token: string, p: TokenPayload): Promise<ValidatedToken> {
+/** Validation of a token already decrypted (callers that needed its payload first). */
+export async function validateOpened(ctx: IdentityContext, token: string, p: TokenPayload): Promise<ValidatedToken> {
   const invalid = () => new NotFound('Could not find token.');
   if (p.expiresAt <= Date.now()) throw invalid();
   const projectId = p.scope.kind === 'project' ? p.scope.id : null;
