@@ -35,3 +35,7 @@ export class PayloadTooLarge extends NuboError {
 export class ServiceUnavailable extends NuboError {
   constructor(message: string) { super(503, 'Service Unavailable', message); }
 }
+/** An uploaded image whose bytes are not what its disk_format says, or are unsafe to use. */
+export class ImageFormatError extends BadRequest {
+  constructor(message: string) { super(message); }
+}
