@@ -3,7 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
-import { sql } from 'kysely';
+import { sql, type Kysely } from 'kysely';
 import { InProcessBus } from './bus/in-process.ts';
 import type { Bus } from './bus/bus.ts';
 import type { Config } from './core/config.ts';
@@ -14,6 +14,11 @@ import { bootstrapIdentity, type BootstrapResult } from './services/identity/app
 import type { IdentityContext } from './services/identity/app/context.ts';
 import type { IdentityDB } from './services/identity/db/schema.ts';
 import { createIdentityContext, identityService } from './services/identity/service.ts';
+import type { ImageContext } from './services/image/app/context.ts';
+import type { ImageDB } from './services/image/db/schema.ts';
+import { createImageContext, imageService } from './services/image/service.ts';
+import { IdentityClient } from './http/identity-client.ts';
+import { InjectTransport, ServiceClient, ServiceTokenSource, type Transport, type TransportRequest } from './http/service-client.ts';
 
 export type Secrets = { adminPassword: string; servicePassword: string };
 
@@ -33,6 +38,7 @@ export type Cloud = {
   bus: Bus;
   identity: IdentityContext;
   bootstrap: BootstrapResult;
+  images: ImageContext;
   secrets: Secrets;
   close(): Promise<void>;
 };
@@ -44,18 +50,30 @@ export async function createCloud(config: Config, log: Logger): Promise<Cloud> {
   try {
     const identity = await createIdentityContext(database.db, config, log);
     const bootstrap = await bootstrapIdentity(identity, secrets);
+    // One connection pool; each service's code sees only its own tables (hence the cast).
+    // Services reach each other through the one listener, in-process (no sockets): the
+    // transport is bound once the server exists.
+    const bound: { server?: FastifyInstance } = {};
+    const inProcess: Transport = { request: (req: TransportRequest) => new InjectTransport(bound.server as FastifyInstance).request(req) };
+    const serviceClient = new ServiceClient(inProcess, new ServiceTokenSource(inProcess, {
+      username: 'nubo', password: secrets.servicePassword, project: 'service', domain: 'default',
+    }));
+    const images = await createImageContext(database.db as unknown as Kysely<ImageDB>, config, log);
+    const image = imageService(images, new IdentityClient(serviceClient));
     const app = await buildServer({
       logger: log,
-      services: [identityService(identity)],
+      services: [identityService(identity), image],
       health: async () => {
         await sql`select 1`.execute(database.db);
         return { database: database.engine };
       },
     });
+    bound.server = app;
     return {
-      app, bus, identity, bootstrap, secrets,
+      app, bus, identity, bootstrap, images, secrets,
       async close() {
         await app.close();
+        await image.close();
         await bus.close();
         await database.close();
       },

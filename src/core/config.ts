@@ -20,6 +20,17 @@ export type Config = {
     /** Path to a JSON file of policy overrides (action -> oslo.policy check string). */
     policyFile: string | null;
   };
+  image: {
+    /** The file store's directory (images/<id>); staging area beside it (images/staging). */
+    storeDir: string;
+    /** Largest image accepted, in bytes (Glance's image_size_cap). */
+    sizeCap: number;
+    /** Default per-project quotas; -1 is unlimited. Per-project overrides come from Keystone limits. */
+    quota: { imageCount: number; totalBytes: number; stageBytes: number };
+    /** qemu-img limits for inspecting untrusted uploads. */
+    inspect: { timeoutSeconds: number; memoryBytes: number };
+    policyFile: string | null;
+  };
 };
 
 export const DEFAULT_STATE_DIR = '/var/lib/nubo';
@@ -46,6 +57,13 @@ export function loadConfig(env: Env = process.env): Config {
       maxActiveKeys: file.identity?.maxActiveKeys ?? 3,
       argon2: { memoryKiB: 19456, passes: 2, ...file.identity?.argon2 },
       policyFile: file.identity?.policyFile ?? null,
+    },
+    image: {
+      storeDir: resolve(stateDir, file.image?.storeDir ?? 'images'),
+      sizeCap: file.image?.sizeCap ?? 1024 ** 4,
+      quota: { imageCount: -1, totalBytes: -1, stageBytes: -1, ...file.image?.quota },
+      inspect: { timeoutSeconds: 30, memoryBytes: 1024 ** 3, ...file.image?.inspect },
+      policyFile: file.image?.policyFile ?? null,
     },
   };
   cfg.publicUrl = cfg.publicUrl.replace(/\/+$/, '');

@@ -8,6 +8,10 @@ import pg from 'pg';
 import { Kysely, Migrator, PostgresDialect, SqliteDialect, type Migration } from 'kysely';
 import { nodeSqlite } from './node-sqlite.ts';
 
+// bigint columns (image sizes) come back as numbers on both engines, as they do from SQLite.
+// Sizes stay far below 2^53.
+pg.types.setTypeParser(pg.types.builtins.INT8, (v) => Number(v));
+
 export type Engine = 'sqlite' | 'postgres';
 
 export type Database<DB> = { db: Kysely<DB>; engine: Engine; close(): Promise<void> };
