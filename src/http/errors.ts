@@ -23,6 +23,10 @@ export function toNuboError(err: FastifyError | Error): NuboError {
     case 'FST_ERR_NOT_FOUND':
       return new NotFound('The resource could not be found.');
   }
+  // The client went away mid-body (an aborted upload): its fault, not ours.
+  if ((err as NodeJS.ErrnoException).code === 'ECONNRESET' || (err as NodeJS.ErrnoException).code === 'ERR_STREAM_PREMATURE_CLOSE') {
+    return new BadRequest('The request body was not received completely.');
+  }
   if (err instanceof SyntaxError && fe.statusCode === 400) return new BadRequest('Malformed request body: it is not valid JSON.');
   if (typeof fe.statusCode === 'number' && fe.statusCode >= 400 && fe.statusCode < 500) {
     return new NuboError(fe.statusCode, 'Bad Request', fe.message);
