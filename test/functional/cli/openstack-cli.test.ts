@@ -1,7 +1,7 @@
 // Acceptance for the foundation: `./nubo up` in the background, then Debian's real
 // `openstack` CLI (python3-openstackclient 6.0.0) drives identity as it drives Keystone.
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -102,6 +102,54 @@ describe('openstack CLI against ./nubo up', { timeout: 600_000 }, () => {
     }, 'token', 'issue');
     assert.equal(viaCred.user_id, t.user_id);
     assert.equal(viaCred.project_id, t.project_id);
+  });
+
+  it('manages images: create --file, list, show, set --property, save, delete; projects see only their own', async () => {
+    const file = join(stateDir, 'cli.qcow2');
+    await run(['qemu-img', 'create', '-q', '-f', 'qcow2', file, '32M']);
+    const created = await osJson({}, 'image', 'create', '--file', file, '--disk-format', 'qcow2', '--container-format', 'bare', '--public', 'cli-public');
+    assert.equal(created.name, 'cli-public');
+    let shown = await osJson({}, 'image', 'show', 'cli-public');
+    for (let i = 0; i < 50 && shown.status !== 'active'; i++) {
+      await new Promise((r) => setTimeout(r, 100));
+      shown = await osJson({}, 'image', 'show', 'cli-public');
+    }
+    assert.equal(shown.status, 'active');
+    assert.equal(shown.visibility, 'public');
+    assert.equal(shown.virtual_size, 32 * 1024 * 1024);
+    const set = await os({}, 'image', 'set', '--property', 'os_distro=nubo', 'cli-public');
+    assert.equal(set.code, 0, set.stderr);
+    assert.equal((await osJson({}, 'image', 'show', 'cli-public')).properties.os_distro, 'nubo');
+    const out = join(stateDir, 'saved.qcow2');
+    const save = await os({}, 'image', 'save', '--file', out, 'cli-public');
+    assert.equal(save.code, 0, save.stderr);
+    assert.deepEqual(readFileSync(out), readFileSync(file));
+
+    // alice (member of demo) makes a private image; admin sees it, nobody else does.
+    const priv = await osJson(alice, 'image', 'create', '--file', file, '--disk-format', 'qcow2', '--container-format', 'bare', '--private', 'alice-private');
+    assert.equal(priv.visibility, 'private');
+    const names = async (who: NodeJS.ProcessEnv) => (await osJson(who, 'image', 'list')).map((i: { Name: string }) => i.Name);
+    assert.ok((await names(alice)).includes('cli-public'));
+    assert.ok((await names({})).includes('alice-private'));
+    const other = await os({}, 'project', 'create', 'other');
+    assert.equal(other.code, 0, other.stderr);
+    assert.equal((await os({}, 'user', 'create', '--project', 'other', '--password', 'bob-secret', 'bob')).code, 0);
+    assert.equal((await os({}, 'role', 'add', '--user', 'bob', '--project', 'other', 'member')).code, 0);
+    const bob = { OS_USERNAME: 'bob', OS_PASSWORD: 'bob-secret', OS_PROJECT_NAME: 'other' };
+    assert.ok(!(await names(bob)).includes('alice-private'));
+    const peek = await os(bob, 'image', 'show', priv.id);
+    assert.notEqual(peek.code, 0);
+    assert.match(peek.stderr, /No Image found|404/i);
+    const refused = await os(alice, 'image', 'create', '--disk-format', 'qcow2', '--public', 'alice-public');
+    assert.notEqual(refused.code, 0);
+    assert.match(refused.stderr, /403/);
+
+    for (const name of ['cli-public', 'alice-private']) {
+      const del = await os({}, 'image', 'delete', name);
+      assert.equal(del.code, 0, del.stderr);
+    }
+    const gone = await os({}, 'image', 'show', 'cli-public');
+    assert.notEqual(gone.code, 0);
   });
 
   const withToken = (token: string): NodeJS.ProcessEnv => ({
