@@ -38,12 +38,15 @@ class Digester extends Transform {
   }
 }
 
-/** Streams `source` into `path` (via `path.part`); the file exists only if everything arrived. */
+/**
+ * Streams `source` into `path` (via `path.part`); the file exists only if everything arrived,
+ * and it is on disk (fsync) before anyone can mark the image active.
+ */
 export async function receiveFile(source: Readable, path: string, maxBytes: number): Promise<Digest> {
   const part = `${path}.part`;
   const digester = new Digester(maxBytes);
   try {
-    await pipeline(source, digester, createWriteStream(part, { mode: 0o600, highWaterMark: 1 << 20 }));
+    await pipeline(source, digester, createWriteStream(part, { mode: 0o600, highWaterMark: 1 << 20, flush: true }));
     await rename(part, path);
     return digester.digest();
   } catch (e) {

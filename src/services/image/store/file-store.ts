@@ -1,7 +1,7 @@
 // The file store: one file per image in a directory. Data arrives as a verified staging file
 // on the same filesystem, so `add` is a rename: atomic, and no copy of a multi-GiB image.
 import { createReadStream } from 'node:fs';
-import { copyFile, mkdir, readdir, rename, rm } from 'node:fs/promises';
+import { copyFile, mkdir, open, readdir, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import type { ByteRange, ImageStore } from './store.ts';
@@ -30,8 +30,17 @@ export class FileStore implements ImageStore {
       if ((e as NodeJS.ErrnoException).code !== 'EXDEV') throw e;
       const part = `${target}.part`;
       await copyFile(localFile, part);
+      const copied = await open(part, 'r+');
+      await copied.sync().finally(() => copied.close());
       await rename(part, target);
       await rm(localFile, { force: true });
+    }
+    // The rename itself must survive a power cut before the image is called active.
+    const dir = await open(this.dir, 'r');
+    try {
+      await dir.sync();
+    } finally {
+      await dir.close();
     }
     return `file://${target}`;
   }
