@@ -49,7 +49,7 @@ export async function publishGuestImage(config: Config, secrets: Secrets, file: 
     headers: { 'x-auth-token': token, 'content-type': 'application/octet-stream', 'content-length': String(statSync(file).size) },
     body: Readable.toWeb(createReadStream(file)) as ReadableStream,
     duplex: 'half',
-  } as RequestInit);
+  });
   if (res.status !== 204) throw new Error(`uploading ${GUEST_IMAGE_NAME}: HTTP ${res.status} ${await res.text()}`);
   return { id, uploaded: true };
 }
