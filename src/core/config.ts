@@ -25,7 +25,7 @@ export type Config = {
     storeDir: string;
     /** Largest image accepted, in bytes (Glance's image_size_cap). */
     sizeCap: number;
-    /** Default per-project quotas; -1 is unlimited. Per-project overrides come from Keystone limits. */
+    /** Quotas every project gets (image count, stored bytes, staged bytes); -1 is unlimited. */
     quota: { imageCount: number; totalBytes: number; stageBytes: number };
     /** qemu-img limits for inspecting untrusted uploads. */
     inspect: { timeoutSeconds: number; memoryBytes: number };

@@ -19,6 +19,6 @@ export type ImageContext = {
   policy: PolicyEnforcer;
   /** Refuses (BadRequest) data whose bytes are not the declared disk_format or are unsafe. */
   inspect(path: string, diskFormat: string): Promise<Inspection>;
-  /** Per-project limits (defaults from config, overrides from Keystone limits). */
+  /** The limits of one project (today the configured quota, the same for every project). */
   limits(projectId: string): Promise<QuotaLimits>;
 };
