@@ -34,6 +34,8 @@ export const TINY_BOOT_LABEL = 'NUBO-TINY';
 const LOADER = '/lib64/ld-linux-x86-64.so.2';
 /** Binaries taken from dropbear-bin, with the libraries they link. */
 const DROPBEAR_BINARIES = ['/usr/sbin/dropbear', '/usr/bin/dropbearkey', '/usr/bin/dbclient'];
+/** Images of earlier recipes kept in the cache (newest first) besides the current one. */
+const KEEP_IMAGES = 2;
 /** Fixed file times (2024-01-01; FAT cannot go before 1980) unless SOURCE_DATE_EPOCH says. */
 const MTIME = Number(process.env.SOURCE_DATE_EPOCH ?? 1704067200);
 
@@ -65,12 +67,26 @@ export async function ensureTinyImage(opts: TinyImageOptions = {}): Promise<Tiny
       const manifest = await buildTiny({ work, debs: p.debs, out: join(work, 'image.qcow2'), log: opts.log });
       writeFileSync(p.manifest, `${JSON.stringify({ ...manifest, hash: p.hash, buildSeconds: (Date.now() - started) / 1000 }, null, 2)}\n`);
       renameSync(join(work, 'image.qcow2'), p.image);
+      pruneOldImages(p.images, KEEP_IMAGES);
       opts.log?.(`built ${p.image} (${(statSync(p.image).size / 1e6).toFixed(1)} MB) in ${((Date.now() - started) / 1000).toFixed(1)} s`);
     } finally {
       rmSync(work, { recursive: true, force: true });
     }
     return { path: p.image, hash: p.hash, built: true };
   }, { onWait: () => opts.log?.(`waiting for another build (${p.lock})`) });
+}
+
+/**
+ * Removes cached images of older recipes but the `keep` newest: each is ~20 MB and a changed
+ * recipe never uses them again, while a just-switched branch may (hence a few are kept).
+ */
+function pruneOldImages(dir: string, keep: number): void {
+  const images = readdirSync(dir).filter((f) => /^nubo-tiny-[0-9a-f]{16}\.qcow2$/.test(f))
+    .map((f) => ({ f, mtime: statSync(join(dir, f)).mtimeMs })).sort((a, b) => b.mtime - a.mtime);
+  for (const { f } of images.slice(keep + 1)) {
+    rmSync(join(dir, f), { force: true });
+    rmSync(join(dir, f.replace(/\.qcow2$/, '.json')), { force: true });
+  }
 }
 
 type BuildSpec = { work: string; debs: string; out: string; log?: ((line: string) => void) | undefined };
