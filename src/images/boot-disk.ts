@@ -24,7 +24,8 @@ export type BootDiskSpec = {
   workDir: string;
   /** The qcow2 to write. */
   out: string;
-  /** Modification time given to the copied files, seconds (fixed, for repeatable images). */
+  /** Modification time given to the copied files, seconds, instead of the build's clock. (The
+   *  image is not bit-for-bit reproducible: mkfs.fat and syslinux stamp the current time.) */
   mtime?: number;
 };
 

@@ -59,8 +59,9 @@ export async function ensureTinyImage(opts: TinyImageOptions = {}): Promise<Tiny
   return withFileLock(p.lock, async () => {
     // Another process may have built it while we waited for the lock.
     if (!opts.force && existsSync(p.image)) return { path: p.image, hash: p.hash, built: false };
+    // Builds only run under the lock, so any work directory left is a crashed build's.
+    for (const f of readdirSync(p.images)) if (f.startsWith('.build-')) rmSync(join(p.images, f), { recursive: true, force: true });
     const work = join(p.images, `.build-${p.hash}-${process.pid}`);
-    rmSync(work, { recursive: true, force: true });
     mkdirSync(work);
     try {
       const started = Date.now();
