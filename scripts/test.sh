@@ -9,9 +9,13 @@
 #                  from scripts/postgres.sh (NUBO_TEST_DATABASE_URL):
 #                  test/functional/**/*.pg.test.ts, test/functional/identity/**/*.test.ts,
 #                  test/functional/cli/**/*.test.ts
+#   6. system      test/system/**/*.test.ts: real guests under libvirt (QEMU TCG), one file at a
+#                  time. libvirtd is started with scripts/libvirt.sh when it does not run, and
+#                  then stopped again at the end of the step. The tests build (or reuse) the
+#                  cached guest image .cache/images/nubo-tiny-<hash>.qcow2.
 # A test step whose files do not exist yet is skipped with "no tests in <glob>".
 #
-# For developers: NUBO_TEST_ONLY=unit|functional|pg runs just that one step, e.g.
+# For developers: NUBO_TEST_ONLY=unit|functional|pg|system runs just that one step, e.g.
 #   NUBO_TEST_ONLY=pg ./nubo test
 # Arguments are passed to every `node --test`, e.g. ./nubo test --test-name-pattern=token
 set -euo pipefail
@@ -22,8 +26,8 @@ header() { printf '\n===== %s\n' "$*"; }
 
 only=${NUBO_TEST_ONLY:-}
 case $only in
-  '' | unit | functional | pg) ;;
-  *) die "NUBO_TEST_ONLY must be unit, functional or pg (got '$only')" ;;
+  '' | unit | functional | pg | system) ;;
+  *) die "NUBO_TEST_ONLY must be unit, functional, pg or system (got '$only')" ;;
 esac
 
 node_major=$(node -p 'process.versions.node.split(".")[0]' 2>/dev/null || echo 0)
@@ -109,6 +113,34 @@ step_pg() {
   trap - EXIT INT TERM
 }
 
+libvirt_started=0
+stop_libvirt() {
+  (( libvirt_started )) || return 0
+  bash scripts/libvirt.sh stop || echo "nubo test: could not stop libvirtd (scripts/libvirt.sh stop)" >&2
+  libvirt_started=0
+}
+
+step_system() {
+  local glob='test/system/**/*.test.ts'
+  header "system tests (libvirt, QEMU TCG): $glob"
+  collect "$glob"
+  if (( ! ${#files[@]} )); then
+    echo "no tests in $glob"
+    return
+  fi
+  # Stop libvirtd afterwards only if this step started it, however the step ends.
+  if ! bash scripts/libvirt.sh status >/dev/null 2>&1; then
+    trap stop_libvirt EXIT
+    trap 'exit 130' INT
+    trap 'exit 143' TERM
+    libvirt_started=1
+    bash scripts/libvirt.sh start
+  fi
+  node --test --test-concurrency=1 --test-reporter=spec "${node_args[@]}" "${files[@]}"
+  stop_libvirt
+  trap - EXIT INT TERM
+}
+
 case $only in
   '')
     step_typecheck
@@ -116,6 +148,7 @@ case $only in
     step_unit
     step_functional
     step_pg
+    step_system
     echo
     echo "nubo test: all steps passed"
     ;;

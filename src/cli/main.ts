@@ -11,6 +11,7 @@ import { spawnDetached } from '../host/run.ts';
 import { fernetKeyDir } from '../services/identity/service.ts';
 import { KeyRepository } from '../services/identity/tokens/key-repository.ts';
 import { cloudsYaml, keystonerc } from './credentials-files.ts';
+import { addImageCommands } from './image.ts';
 import { healthy, logFile, pidFile, runningPid, waitFor } from './daemon.ts';
 
 const program = new Command('nubo').description('Nubo: an OpenStack-compatible cloud on one machine').showHelpAfterError();
@@ -127,6 +128,8 @@ identity.command('rotate-keys').description('rotate the Fernet token keys (the r
     await repo.rotate();
     for (const k of repo.describe()) console.log(`key ${k.index}: ${k.role} ${k.fingerprint}`);
   });
+
+addImageCommands(program);
 
 program.parseAsync(process.argv).catch((e: unknown) => {
   console.error(`nubo: ${(e as Error).message}`);
