@@ -12,6 +12,8 @@ import { fernetKeyDir } from '../services/identity/service.ts';
 import { KeyRepository } from '../services/identity/tokens/key-repository.ts';
 import { cloudsYaml, keystonerc } from './credentials-files.ts';
 import { addImageCommands } from './image.ts';
+import { ensureTinyImage } from '../images/tiny.ts';
+import { GUEST_IMAGE_NAME, publishGuestImage } from './publish-guest-image.ts';
 import { healthy, logFile, pidFile, runningPid, waitFor } from './daemon.ts';
 
 const program = new Command('nubo').description('Nubo: an OpenStack-compatible cloud on one machine').showHelpAfterError();
@@ -22,13 +24,21 @@ function writeClientFiles(config: Config): void {
   writeFileSync(join(config.stateDir, 'clouds.yaml'), cloudsYaml(config, secrets), { mode: 0o600 });
 }
 
-function printWelcome(config: Config): void {
+/** Builds (or finds cached) Nubo's guest image and makes sure the cloud offers it as nubo-tiny. */
+async function offerGuestImage(config: Config): Promise<string> {
+  const built = await ensureTinyImage({ log: (line) => console.error(`nubo image: ${line}`) });
+  const { id, uploaded } = await publishGuestImage(config, loadOrCreateSecrets(config.stateDir), built.path);
+  return `${GUEST_IMAGE_NAME} (${id}${uploaded ? ', uploaded now' : ''})`;
+}
+
+function printWelcome(config: Config, guestImage?: string): void {
   const secrets = loadOrCreateSecrets(config.stateDir);
   process.stdout.write([
     `Nubo is running at ${config.publicUrl}`,
     `  APIs:       ${config.publicUrl}/<service> (identity now; the dashboard will be at ${config.publicUrl}/)`,
     `  auth URL:   ${config.publicUrl}/identity/v3`,
     `  admin user: admin`,
+    ...(guestImage ? [`  image:      ${guestImage}, public: boots with \`openstack server create --image ${GUEST_IMAGE_NAME}\` once compute is built`] : []),
     `  password:   ${secrets.adminPassword}   (kept in ${join(config.stateDir, 'secrets.json')}, mode 0600)`,
     '',
     `Shell:  eval "$(./nubo openrc)"; openstack token issue      (also ${join(config.stateDir, 'keystonerc_admin')})`,
@@ -71,19 +81,19 @@ program.command('up').description('start the all-in-one cloud (in the background
     writeClientFiles(config);
     if (runningPid(config) !== null) {
       if (!(await waitFor(() => healthy(config), 30_000))) throw new Error(`nubo runs (PID ${runningPid(config)}) but is not healthy; see ${logFile(config)}`);
-      printWelcome(config);
+      printWelcome(config, await offerGuestImage(config));
       return;
     }
     if (opts.foreground) {
-      printWelcome(config);
       await serve(config);
+      printWelcome(config, await offerGuestImage(config));
       return;
     }
     const main = fileURLToPath(import.meta.url);
     const pid = spawnDetached([process.execPath, main, 'serve'], logFile(config));
     const up = await waitFor(async () => runningPid(config) === pid && (await healthy(config)), 90_000);
     if (!up) throw new Error(`nubo did not become healthy; see ${logFile(config)}`);
-    printWelcome(config);
+    printWelcome(config, await offerGuestImage(config));
   });
 
 program.command('down').description('stop the cloud started by `up`')

@@ -43,6 +43,7 @@ describe('openstack CLI against ./nubo up', { timeout: 600_000 }, () => {
     assert.equal(up.code, 0, up.stderr);
     assert.match(up.stdout, /Nubo is running at http:\/\/127\.0\.0\.1:\d+/);
     assert.match(up.stdout, /clouds:\n {2}nubo:\n {4}auth:/);
+    assert.match(up.stdout, /image: +nubo-tiny \([0-9a-f-]{36}, uploaded now\)/);
     assert.equal(statSync(join(stateDir, 'secrets.json')).mode & 0o777, 0o600);
     assert.equal(statSync(join(stateDir, 'keystonerc_admin')).mode & 0o777, 0o600);
     const status1 = await nuboCmd('status');
@@ -51,6 +52,7 @@ describe('openstack CLI against ./nubo up', { timeout: 600_000 }, () => {
     const status2 = await nuboCmd('status');
     assert.match(status1.stdout, /running, PID \d+, healthy/);
     assert.equal(status2.stdout, status1.stdout, 'a second up must not start a second server');
+    assert.match(again.stdout, /image: +nubo-tiny \([0-9a-f-]{36}\)/, 'the guest image is uploaded once');
 
     // The exports of `./nubo openrc`, as `eval "$(./nubo openrc)"` would set them.
     const rc = await nuboCmd('openrc');
@@ -102,6 +104,16 @@ describe('openstack CLI against ./nubo up', { timeout: 600_000 }, () => {
     }, 'token', 'issue');
     assert.equal(viaCred.user_id, t.user_id);
     assert.equal(viaCred.project_id, t.project_id);
+  });
+
+  it('offers the Nubo guest image as the public, active qcow2 image nubo-tiny', async () => {
+    const images = await osJson({}, 'image', 'list', '--public');
+    assert.equal(images.filter((i: { Name: string }) => i.Name === 'nubo-tiny').length, 1);
+    const tiny = await osJson({}, 'image', 'show', 'nubo-tiny');
+    assert.equal(tiny.status, 'active');
+    assert.equal(tiny.visibility, 'public');
+    assert.equal(tiny.disk_format, 'qcow2');
+    assert.ok(tiny.virtual_size > tiny.size, 'a sparse qcow2: virtual size from inspection');
   });
 
   it('manages images: create --file, list, show, set --property, save, delete; projects see only their own', async () => {
