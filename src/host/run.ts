@@ -15,11 +15,11 @@ export class CommandFailed extends Error {
 }
 
 /** Runs argv[0] with arguments; rejects with CommandFailed on a non-zero exit unless `check` is false. */
-export function run(argv: readonly string[], opts: { check?: boolean; timeoutMs?: number; env?: NodeJS.ProcessEnv; input?: string } = {}): Promise<RunResult> {
+export function run(argv: readonly string[], opts: { check?: boolean; timeoutMs?: number; env?: NodeJS.ProcessEnv; input?: string; cwd?: string } = {}): Promise<RunResult> {
   const [cmd, ...args] = argv;
   if (!cmd) return Promise.reject(new Error('run: empty argv'));
   return new Promise((resolve, reject) => {
-    const child = execFile(cmd, args, { timeout: opts.timeoutMs ?? 120_000, env: opts.env ?? process.env, maxBuffer: 64 * 1024 * 1024 }, (err, stdout, stderr) => {
+    const child = execFile(cmd, args, { timeout: opts.timeoutMs ?? 120_000, env: opts.env ?? process.env, maxBuffer: 64 * 1024 * 1024, ...(opts.cwd ? { cwd: opts.cwd } : {}) }, (err, stdout, stderr) => {
       const code = err ? (typeof err.code === 'number' ? err.code : 1) : 0;
       const result = { code, stdout: String(stdout), stderr: String(stderr) };
       if (code !== 0 && opts.check !== false) reject(new CommandFailed(argv, result));

@@ -110,10 +110,10 @@ async function download(pkgs: DebPackage[], debDir: string, log?: (line: string)
   mkdirSync(tmp);
   try {
     log?.(`apt-get download ${pkgs.map((p) => `${p.name}=${p.version}`).join(' ')}`);
-    // apt-get writes into the current directory; `env -C` sets it without a shell. As root,
-    // apt would drop to the _apt user, who cannot write our cache: stay root for this download.
-    await run(['env', '-C', tmp, 'apt-get', '-q', '-o', 'APT::Sandbox::User=root', 'download',
-      ...pkgs.map((p) => `${p.name}=${p.version}`)], { timeoutMs: 600_000 });
+    // apt-get writes into the current directory. As root, apt would drop to the _apt user,
+    // who cannot write our cache: stay root for this download.
+    await run(['apt-get', '-q', '-o', 'APT::Sandbox::User=root', 'download',
+      ...pkgs.map((p) => `${p.name}=${p.version}`)], { timeoutMs: 600_000, cwd: tmp });
     for (const p of pkgs) {
       const file = join(tmp, debFileName(p));
       const sum = sha256File(file);
