@@ -20,6 +20,11 @@ export function run(argv: readonly string[], opts: { check?: boolean; timeoutMs?
   if (!cmd) return Promise.reject(new Error('run: empty argv'));
   return new Promise((resolve, reject) => {
     const child = execFile(cmd, args, { timeout: opts.timeoutMs ?? 120_000, env: opts.env ?? process.env, maxBuffer: 64 * 1024 * 1024, ...(opts.cwd ? { cwd: opts.cwd } : {}) }, (err, stdout, stderr) => {
+      if ((err as NodeJS.ErrnoException | null)?.code === 'ENOENT') {
+        // Not "exited 1" with nothing to read: say that the program is missing.
+        reject(new Error(`${cmd}: command not found (PATH=${(opts.env ?? process.env).PATH ?? ''})`));
+        return;
+      }
       const code = err ? (typeof err.code === 'number' ? err.code : 1) : 0;
       const result = { code, stdout: String(stdout), stderr: String(stderr) };
       if (code !== 0 && opts.check !== false) reject(new CommandFailed(argv, result));
