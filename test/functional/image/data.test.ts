@@ -169,9 +169,23 @@ describe('image data (upload, download, inspection, import)', () => {
     writeFileSync(join(s.config.image.storeDir, 'staging', `${id}.upload.part`), 'partial');
     const orphan = crypto.randomUUID();
     writeFileSync(join(s.config.image.storeDir, orphan), 'data of an image that no longer exists');
+    // An import killed half-way whose staged data survived: it waits for a new import call.
+    const staged = await newImage();
+    await s.cloud.images.db.updateTable('image').set({ status: 'importing' }).where('id', '=', staged).execute();
+    writeFileSync(join(s.config.image.storeDir, 'staging', `${staged}.staged`), qcow2);
     await reconcileImages(s.cloud.images);
     assert.equal((await show(id)).status, 'queued');
-    assert.deepEqual(stagingFiles(), []);
+    const waiting = await show(staged);
+    assert.equal(waiting.status, 'uploading');
+    assert.equal(waiting.size, qcow2.length);
+    assert.deepEqual(stagingFiles(), [`${staged}.staged`]);
+    assert.equal((await api(s.url, 'POST', `/image/v2/images/${staged}/import`, { token, body: { method: { name: 'glance-direct' } } })).status, 202);
+    let img = await show(staged);
+    for (let i = 0; i < 100 && img.status !== 'active'; i++) {
+      await new Promise((r) => setTimeout(r, 50));
+      img = await show(staged);
+    }
+    assert.equal(img.status, 'active');
     assert.ok(!storeFiles().includes(orphan));
   });
 });

@@ -3,9 +3,8 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { ProjectCaller } from '../../../http/caller.ts';
 import type { ImageContext } from '../app/context.ts';
-import { addTag, createImage, deleteImage, removeTag, setDeactivated, updateImage, visibleImage, type NewImage } from '../app/images.ts';
+import { addTag, authorize, createImage, deleteImage, removeTag, setDeactivated, updateImage, visibleImage, type NewImage } from '../app/images.ts';
 import { DEFAULT_LIMIT, listImages, type ImageQuery } from '../app/list.ts';
-import { authorize } from '../app/images.ts';
 import { applyPatch, checkValue, refuseProtectedKey, type PatchOp } from './patch.ts';
 import { ImageAttributes, ImageCreate, PatchBody } from './schemas.ts';
 import { imageView } from './views.ts';

@@ -8,7 +8,8 @@ import { fileSize, stagedPath } from './data.ts';
 
 export async function reconcileImages(ctx: ImageContext): Promise<void> {
   const rows = await ctx.db.selectFrom('image').select(['id', 'status', 'location']).execute();
-  const byId = new Map(rows.map((r) => [r.id, r]));
+  /** Images whose staged data must be kept (they wait for an import call). */
+  const awaitingImport = new Set(rows.filter((r) => r.status === 'uploading').map((r) => r.id));
 
   for (const r of rows.filter((x) => x.status === 'saving')) {
     await ctx.db.updateTable('image').set({ status: 'queued' }).where('id', '=', r.id).where('status', '=', 'saving').execute();
@@ -18,14 +19,14 @@ export async function reconcileImages(ctx: ImageContext): Promise<void> {
     const staged = await fileSize(stagedPath(ctx, r.id));
     const status = staged === null ? 'queued' : 'uploading';
     await ctx.db.updateTable('image').set({ status, size: staged }).where('id', '=', r.id).execute();
+    if (status === 'uploading') awaitingImport.add(r.id);
+    else awaitingImport.delete(r.id);
     if (status !== r.status) ctx.log.warn({ image: r.id, status }, 'import was interrupted');
   }
 
   // Staging leftovers: partial files always; staged data only when its image is not uploading.
   for (const name of await readdir(ctx.stagingDir).catch(() => [] as string[])) {
-    const id = name.split('.')[0] ?? '';
-    const keep = name.endsWith('.staged') && !name.endsWith('.part') && byId.get(id) !== undefined
-      && (await ctx.db.selectFrom('image').select('status').where('id', '=', id).executeTakeFirst())?.status === 'uploading';
+    const keep = name.endsWith('.staged') && awaitingImport.has(name.slice(0, -'.staged'.length));
     if (!keep) await rm(join(ctx.stagingDir, name), { force: true });
   }
 
