@@ -4,21 +4,9 @@ import { createReadStream, statSync } from 'node:fs';
 import { Readable } from 'node:stream';
 import type { Secrets } from '../cloud.ts';
 import type { Config } from '../core/config.ts';
+import { HttpTransport, ServiceClient, ServiceTokenSource } from '../http/service-client.ts';
 
 export const GUEST_IMAGE_NAME = 'nubo-tiny';
-
-async function adminToken(config: Config, secrets: Secrets): Promise<string> {
-  const res = await fetch(`${config.publicUrl}/identity/v3/auth/tokens?nocatalog`, {
-    method: 'POST', headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ auth: {
-      identity: { methods: ['password'], password: { user: { name: 'admin', domain: { id: 'default' }, password: secrets.adminPassword } } },
-      scope: { project: { name: 'admin', domain: { id: 'default' } } },
-    } }),
-  });
-  const token = res.headers.get('x-subject-token');
-  if (res.status !== 201 || !token) throw new Error(`admin login failed (HTTP ${res.status})`);
-  return token;
-}
 
 /**
  * Uploads `file` as the public qcow2 image `nubo-tiny` unless an active one exists. An image
@@ -26,27 +14,24 @@ async function adminToken(config: Config, secrets: Secrets): Promise<string> {
  * Returns the image id and whether it was uploaded now.
  */
 export async function publishGuestImage(config: Config, secrets: Secrets, file: string): Promise<{ id: string; uploaded: boolean }> {
-  const token = await adminToken(config, secrets);
-  const base = `${config.publicUrl}/image/v2/images`;
-  const call = async (method: string, url: string, body?: unknown) => {
-    const res = await fetch(url, { method, headers: { 'x-auth-token': token, ...(body ? { 'content-type': 'application/json' } : {}) }, body: body ? JSON.stringify(body) : null });
-    const text = await res.text();
-    if (!res.ok) throw new Error(`${method} ${url}: HTTP ${res.status} ${text}`);
-    return text ? JSON.parse(text) as Record<string, unknown> : {};
-  };
-  const found = (await call('GET', `${base}?name=${GUEST_IMAGE_NAME}&visibility=public`)).images as { id: string; status: string }[];
+  const transport = new HttpTransport(config.publicUrl);
+  const tokens = new ServiceTokenSource(transport, { username: 'admin', password: secrets.adminPassword, project: 'admin', domain: 'default' });
+  const client = new ServiceClient(transport, tokens);
+  const path = '/image/v2/images';
+  const { images: found } = await client.json<{ images: { id: string; status: string }[] }>('GET', `${path}?name=${GUEST_IMAGE_NAME}&visibility=public`);
   const active = found.find((i) => i.status === 'active');
   if (active) return { id: active.id, uploaded: false };
-  for (const stale of found) await call('DELETE', `${base}/${stale.id}`);
+  for (const stale of found) await client.json('DELETE', `${path}/${stale.id}`);
 
-  const image = await call('POST', base, {
+  const image = await client.json<{ id: string }>('POST', path, { body: {
     name: GUEST_IMAGE_NAME, disk_format: 'qcow2', container_format: 'bare', visibility: 'public',
     os_distro: 'nubo', os_type: 'linux', hw_disk_bus: 'virtio', hw_vif_model: 'virtio', min_ram: 128,
-  });
-  const id = image.id as string;
-  const res = await fetch(`${base}/${id}/file`, {
+  } });
+  const id = image.id;
+  // The data streams from the file (ServiceClient speaks JSON only).
+  const res = await fetch(`${config.publicUrl}${path}/${id}/file`, {
     method: 'PUT',
-    headers: { 'x-auth-token': token, 'content-type': 'application/octet-stream', 'content-length': String(statSync(file).size) },
+    headers: { 'x-auth-token': await tokens.token(), 'content-type': 'application/octet-stream', 'content-length': String(statSync(file).size) },
     body: Readable.toWeb(createReadStream(file)) as ReadableStream,
     duplex: 'half',
   });

@@ -118,6 +118,9 @@ export class ServiceClient {
 /** The human message from any OpenStack error body shape. */
 function remoteMessage(body: unknown): string {
   if (body && typeof body === 'object') {
+    // Glance puts it at the top: {"message", "code", "title"}; the others one level down.
+    const top = (body as { message?: unknown }).message;
+    if (typeof top === 'string') return top;
     for (const v of Object.values(body as Record<string, unknown>)) {
       if (v && typeof v === 'object' && 'message' in v) return String((v).message);
     }

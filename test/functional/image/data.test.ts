@@ -42,6 +42,15 @@ describe('image data (upload, download, inspection, import)', () => {
     method: 'PUT', headers: { 'x-auth-token': token, 'content-type': 'application/octet-stream' }, body: data,
   });
   const show = async (id: string) => (await api(s.url, 'GET', `/image/v2/images/${id}`, { token })).body;
+  /** The image once it reaches `status` (or after 5 s, whatever it is then). */
+  const settled = async (id: string, status: string) => {
+    let img = await show(id);
+    for (let i = 0; i < 100 && img.status !== status; i++) {
+      await new Promise((r) => setTimeout(r, 50));
+      img = await show(id);
+    }
+    return img;
+  };
 
   it('uploads a qcow2: active with size, md5, sha512 and virtual size from inspection', async () => {
     const id = await newImage();
@@ -114,11 +123,7 @@ describe('image data (upload, download, inspection, import)', () => {
       req.on('error', () => resolve());
       req.write(Buffer.alloc(1 << 20, 7), () => setTimeout(() => { req.destroy(); resolve(); }, 200));
     });
-    let img = await show(id);
-    for (let i = 0; i < 50 && img.status !== 'queued'; i++) {
-      await new Promise((r) => setTimeout(r, 100));
-      img = await show(id);
-    }
+    const img = await settled(id, 'queued');
     assert.equal(img.status, 'queued');
     assert.deepEqual(stagingFiles(), []);
     assert.ok(!storeFiles().includes(id));
@@ -135,11 +140,7 @@ describe('image data (upload, download, inspection, import)', () => {
     assert.equal((await show(id)).status, 'uploading');
     const imp = await api(s.url, 'POST', `/image/v2/images/${id}/import`, { token, body: { method: { name: 'glance-direct' } } });
     assert.equal(imp.status, 202);
-    let img = await show(id);
-    for (let i = 0; i < 100 && img.status !== 'active'; i++) {
-      await new Promise((r) => setTimeout(r, 50));
-      img = await show(id);
-    }
+    const img = await settled(id, 'active');
     assert.equal(img.status, 'active');
     assert.equal(img.checksum, createHash('md5').update(qcow2).digest('hex'));
     assert.equal(img.virtual_size, 64 * 1024 * 1024);
@@ -152,11 +153,7 @@ describe('image data (upload, download, inspection, import)', () => {
     const id = await newImage({ disk_format: 'qcow2', container_format: 'bare' });
     assert.equal((await put(id, withBacking, 'stage')).status, 204);
     assert.equal((await api(s.url, 'POST', `/image/v2/images/${id}/import`, { token, body: { method: { name: 'glance-direct' } } })).status, 202);
-    let img = await show(id);
-    for (let i = 0; i < 100 && img.status !== 'queued'; i++) {
-      await new Promise((r) => setTimeout(r, 50));
-      img = await show(id);
-    }
+    const img = await settled(id, 'queued');
     assert.equal(img.status, 'queued');
     assert.equal(img.os_glance_failed_import, 'file');
     assert.deepEqual(stagingFiles(), []);
@@ -180,11 +177,7 @@ describe('image data (upload, download, inspection, import)', () => {
     assert.equal(waiting.size, qcow2.length);
     assert.deepEqual(stagingFiles(), [`${staged}.staged`]);
     assert.equal((await api(s.url, 'POST', `/image/v2/images/${staged}/import`, { token, body: { method: { name: 'glance-direct' } } })).status, 202);
-    let img = await show(staged);
-    for (let i = 0; i < 100 && img.status !== 'active'; i++) {
-      await new Promise((r) => setTimeout(r, 50));
-      img = await show(staged);
-    }
+    const img = await settled(staged, 'active');
     assert.equal(img.status, 'active');
     assert.ok(!storeFiles().includes(orphan));
   });

@@ -21,7 +21,7 @@ type SortKey = (typeof SORT_KEYS)[number];
 type Sort = { key: SortKey; dir: 'asc' | 'desc' };
 
 /** Query parameters that are not property filters. */
-const RESERVED = new Set(['limit', 'marker', 'sort', 'sort_key', 'sort_dir', 'visibility', 'member_status', 'os_hidden', 'tag', 'name', 'status',
+const NOT_PROPERTY_FILTERS = new Set(['limit', 'marker', 'sort', 'sort_key', 'sort_dir', 'visibility', 'member_status', 'os_hidden', 'tag', 'name', 'status',
   'owner', 'disk_format', 'container_format', 'protected', 'size_min', 'size_max', 'id', 'created_at', 'updated_at']);
 
 const one = (v: string | string[] | undefined): string | undefined => (Array.isArray(v) ? v[v.length - 1] : v);
@@ -136,7 +136,7 @@ export async function listImages(ctx: ImageContext, caller: ProjectCaller, q: Im
     qb = qb.where('id', 'in', ctx.db.selectFrom('image_tag').select('image_id').where('value', '=', tag));
   }
   for (const [name, raw] of Object.entries(q)) {
-    if (RESERVED.has(name)) continue;
+    if (NOT_PROPERTY_FILTERS.has(name)) continue;
     const v = one(raw) as string;
     qb = qb.where('id', 'in', ctx.db.selectFrom('image_property').select('image_id').where('name', '=', name).where('value', '=', v));
   }
