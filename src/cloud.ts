@@ -17,6 +17,9 @@ import { createIdentityContext, identityService } from './services/identity/serv
 import type { ImageContext } from './services/image/app/context.ts';
 import type { ImageDB } from './services/image/db/schema.ts';
 import { createImageContext, imageService } from './services/image/service.ts';
+import type { ComputeContext } from './services/compute/app/context.ts';
+import type { ComputeDB } from './services/compute/db/schema.ts';
+import { computeService, createComputeContext } from './services/compute/service.ts';
 import { IdentityClient } from './http/identity-client.ts';
 import { InjectTransport, ServiceClient, ServiceTokenSource, type Transport, type TransportRequest } from './http/service-client.ts';
 
@@ -39,6 +42,7 @@ export type Cloud = {
   identity: IdentityContext;
   bootstrap: BootstrapResult;
   images: ImageContext;
+  compute: ComputeContext;
   secrets: Secrets;
   close(): Promise<void>;
 };
@@ -59,10 +63,12 @@ export async function createCloud(config: Config, log: Logger): Promise<Cloud> {
       username: 'nubo', password: secrets.servicePassword, project: 'service', domain: 'default',
     }));
     const images = await createImageContext(database.db as unknown as Kysely<ImageDB>, config, log);
-    const image = imageService(images, new IdentityClient(serviceClient));
+    const identityClient = new IdentityClient(serviceClient);
+    const image = imageService(images, identityClient);
+    const compute = await createComputeContext(database.db as unknown as Kysely<ComputeDB>, config, log, bus);
     const app = await buildServer({
       logger: log,
-      services: [identityService(identity), image],
+      services: [identityService(identity), image, computeService(compute, identityClient)],
       health: async () => {
         await sql`select 1`.execute(database.db);
         return { database: database.engine };
@@ -70,7 +76,7 @@ export async function createCloud(config: Config, log: Logger): Promise<Cloud> {
     });
     bound.server = app;
     return {
-      app, bus, identity, bootstrap, images, secrets,
+      app, bus, identity, bootstrap, images, compute, secrets,
       async close() {
         await app.close();
         await image.close();

@@ -1,6 +1,7 @@
 // Settings: built-in defaults, then the config file (JSON), then environment variables.
 // The config file is $NUBO_CONFIG, else <stateDir>/nubo.json when it exists.
 import { existsSync, readFileSync } from 'node:fs';
+import { hostname } from 'node:os';
 import { join, resolve } from 'node:path';
 
 export type Config = {
@@ -30,6 +31,44 @@ export type Config = {
     /** qemu-img limits for inspecting untrusted uploads. */
     inspect: { timeoutSeconds: number; memoryBytes: number };
     policyFile: string | null;
+  };
+  compute: ComputeConfig;
+};
+
+export type ComputeConfig = {
+  /** This host's name as services and placement know it (Nova's CONF.host). */
+  host: string;
+  /** The agent's hypervisor driver: real guests through libvirt, or in-memory ones. */
+  driver: 'libvirt' | 'fake';
+  /** auto: kvm when /dev/kvm really runs guests, else qemu (TCG). */
+  virtType: 'auto' | 'kvm' | 'qemu';
+  /** Instance directories (<uuid>/disk, console.log, disk.config) and the image cache (_base). */
+  instancesDir: string;
+  libvirtSocket: string;
+  defaultAvailabilityZone: string;
+  cpuAllocationRatio: number;
+  ramAllocationRatio: number;
+  diskAllocationRatio: number;
+  reservedHostMemoryMb: number;
+  reservedHostDiskGb: number;
+  reservedHostCpus: number;
+  /** How often the agent reports in, and how long without a report makes a host `down`. */
+  heartbeatSeconds: number;
+  serviceDownSeconds: number;
+  /** The periodic power-state sync that catches what libvirt events missed. */
+  syncPowerStateSeconds: number;
+  /** On agent start, undefine instance domains that no instance owns (else only reported). */
+  removeOrphanDomains: boolean;
+  cleanShutdownTimeoutSeconds: number;
+  /** Default per-project quotas (Nova's names); -1 is unlimited. */
+  quota: Record<'instances' | 'cores' | 'ram' | 'key_pairs' | 'metadata_items' | 'server_groups' | 'server_group_members' | 'injected_files' | 'injected_file_content_bytes' | 'injected_file_path_bytes', number>;
+  scheduler: {
+    /** spread: prefer the emptiest host; pack: the fullest. */
+    strategy: 'spread' | 'pack';
+    ramWeightMultiplier: number;
+    cpuWeightMultiplier: number;
+    softAffinityWeightMultiplier: number;
+    softAntiAffinityWeightMultiplier: number;
   };
 };
 
@@ -65,9 +104,46 @@ export function loadConfig(env: Env = process.env): Config {
       inspect: { timeoutSeconds: 30, memoryBytes: 1024 ** 3, ...file.image?.inspect },
       policyFile: file.image?.policyFile ?? null,
     },
+    compute: computeConfig(stateDir, env, file.compute ?? {}),
   };
   cfg.publicUrl = cfg.publicUrl.replace(/\/+$/, '');
   return cfg;
+}
+
+function computeConfig(stateDir: string, env: Env, file: DeepPartial<ComputeConfig>): ComputeConfig {
+  const driver = env.NUBO_COMPUTE_DRIVER ?? file.driver ?? 'libvirt';
+  if (driver !== 'libvirt' && driver !== 'fake') throw new Error(`compute.driver must be libvirt or fake, got '${driver}'`);
+  const virtType = file.virtType ?? 'auto';
+  if (!['auto', 'kvm', 'qemu'].includes(virtType)) throw new Error(`compute.virtType must be auto, kvm or qemu, got '${virtType}'`);
+  return {
+    host: env.NUBO_COMPUTE_HOST ?? file.host ?? hostname(),
+    driver, virtType,
+    instancesDir: resolve(stateDir, file.instancesDir ?? 'instances'),
+    libvirtSocket: file.libvirtSocket ?? '/run/libvirt/libvirt-sock',
+    defaultAvailabilityZone: file.defaultAvailabilityZone ?? 'nova',
+    // Nova's initial_*_allocation_ratio and reserved_host_* defaults.
+    cpuAllocationRatio: file.cpuAllocationRatio ?? 4.0,
+    ramAllocationRatio: file.ramAllocationRatio ?? 1.0,
+    diskAllocationRatio: file.diskAllocationRatio ?? 1.0,
+    reservedHostMemoryMb: file.reservedHostMemoryMb ?? 512,
+    reservedHostDiskGb: file.reservedHostDiskGb ?? 0,
+    reservedHostCpus: file.reservedHostCpus ?? 0,
+    heartbeatSeconds: file.heartbeatSeconds ?? 10,
+    serviceDownSeconds: file.serviceDownSeconds ?? 60,
+    syncPowerStateSeconds: file.syncPowerStateSeconds ?? 60,
+    removeOrphanDomains: file.removeOrphanDomains ?? false,
+    cleanShutdownTimeoutSeconds: file.cleanShutdownTimeoutSeconds ?? 60,
+    quota: {
+      instances: 10, cores: 20, ram: 51200, key_pairs: 100, metadata_items: 128, server_groups: 10,
+      server_group_members: 10, injected_files: 5, injected_file_content_bytes: 10240, injected_file_path_bytes: 255,
+      ...file.quota,
+    },
+    scheduler: {
+      strategy: 'spread', ramWeightMultiplier: 1.0, cpuWeightMultiplier: 1.0,
+      softAffinityWeightMultiplier: 1.0, softAntiAffinityWeightMultiplier: 1.0,
+      ...file.scheduler,
+    },
+  };
 }
 
 type DeepPartial<T> = { [K in keyof T]?: T[K] extends object ? DeepPartial<T[K]> : T[K] };

@@ -1,0 +1,57 @@
+// The compute service (Nova v2.1): builds its context once and mounts its routes at /compute.
+import { readFile } from 'node:fs/promises';
+import type { FastifyInstance } from 'fastify';
+import type { Kysely } from 'kysely';
+import type { Bus } from '../../bus/bus.ts';
+import type { Config } from '../../core/config.ts';
+import { NotFound, type NuboError } from '../../core/errors.ts';
+import type { Logger } from '../../core/logger.ts';
+import { PolicyEnforcer, parsePolicyOverrides } from '../../core/policy.ts';
+import { migrate } from '../../db/database.ts';
+import { callerResolver } from '../../http/caller.ts';
+import type { IdentityClient } from '../../http/identity-client.ts';
+import type { ServiceModule } from '../../http/service.ts';
+import { microversionHooks } from './api/microversion.ts';
+import { versionRoutes } from './api/versions.ts';
+import type { ComputeContext } from './app/context.ts';
+import { computeMigrations } from './db/migrations.ts';
+import type { ComputeDB } from './db/schema.ts';
+import { computePolicy } from './policy.ts';
+
+export async function createComputeContext(db: Kysely<ComputeDB>, config: Config, log: Logger, bus: Bus): Promise<ComputeContext> {
+  await migrate(db as Kysely<unknown>, 'compute', computeMigrations);
+  const policyFile = process.env.NUBO_COMPUTE_POLICY_FILE;
+  const overrides = policyFile ? parsePolicyOverrides(await readFile(policyFile, 'utf8')) : {};
+  return { db, config, log, bus, policy: new PolicyEnforcer(computePolicy, overrides) };
+}
+
+/** Nova's fault keys by status (nova/api/openstack/wsgi.py). */
+const FAULT_NAMES: Record<number, string> = {
+  400: 'badRequest', 401: 'unauthorized', 403: 'forbidden', 404: 'itemNotFound', 405: 'badMethod',
+  406: 'notAcceptable', 409: 'conflictingRequest', 413: 'overLimit', 415: 'badMediaType', 429: 'overLimit',
+  501: 'notImplemented', 503: 'serviceUnavailable',
+};
+
+/** Nova's JSON fault body: {"itemNotFound": {"code": 404, "message": "…"}}. */
+export function novaError(err: NuboError): unknown {
+  return { [FAULT_NAMES[err.status] ?? 'computeFault']: { code: err.status, message: err.message } };
+}
+
+export function computeService(ctx: ComputeContext, identity: IdentityClient): ServiceModule {
+  const caller = callerResolver(identity);
+  void caller;
+  return {
+    name: 'compute',
+    prefix: '/compute',
+    errorBody: novaError,
+    async routes(app: FastifyInstance) {
+      versionRoutes(app, ctx.config.publicUrl);
+      await app.register(async (v21) => {
+        microversionHooks(v21);
+        // Unknown paths under /v2.1 go through the hooks too (their 404 names the version).
+        v21.setNotFoundHandler(async () => { throw new NotFound('The resource could not be found.'); });
+        // Route modules register here, each given (v21, ctx, caller).
+      }, { prefix: '/v2.1' });
+    },
+  };
+}
