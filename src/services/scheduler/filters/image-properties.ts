@@ -10,15 +10,23 @@ const ARCH_ALIASES: Record<string, string> = {
   i386: 'i686', i486: 'i686', i586: 'i686', x86_32: 'i686', amd64: 'x86_64', x64: 'x86_64', arm64: 'aarch64',
 };
 
-export function canonicalArch(name: string): string {
-  const lower = name.trim().toLowerCase();
-  return ARCH_ALIASES[lower] ?? lower;
+/** Hosts report a handful of distinct names: remembering their canonical forms saves string
+ * work per host per selection. Bounded, in case something feeds it arbitrary names. */
+function memoized(compute: (lower: string) => string): (name: string) => string {
+  const seen = new Map<string, string>();
+  return (name) => {
+    let value = seen.get(name);
+    if (value === undefined) {
+      value = compute(name.trim().toLowerCase());
+      if (seen.size < 256) seen.set(name, value);
+    }
+    return value;
+  };
 }
 
-export function canonicalHypervisorType(name: string): string {
-  const lower = name.trim().toLowerCase();
-  return lower === 'xapi' ? 'xen' : lower;
-}
+export const canonicalArch = memoized((lower) => ARCH_ALIASES[lower] ?? lower);
+
+export const canonicalHypervisorType = memoized((lower) => (lower === 'xapi' ? 'xen' : lower));
 
 /** A KVM host also runs plain QEMU (TCG) guests, as libvirt reports both domain types. */
 function hostRunsHypervisor(host: HostState, wanted: string): boolean {
