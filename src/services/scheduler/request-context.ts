@@ -32,8 +32,8 @@ export type RequestContext = {
   readonly group: GroupState | null;
   /** Per host × class: what earlier picks of this selection consumed. */
   readonly consumed: Float64Array;
-  /** Per host: group members this selection placed there. */
-  readonly placed: Int32Array;
+  /** Per host: members of the server group there, counting those this selection placed. */
+  readonly groupMembers: Int32Array;
 };
 
 export function buildRequestContext(hosts: readonly HostState[], spec: RequestSpec): RequestContext {
@@ -65,8 +65,21 @@ export function buildRequestContext(hosts: readonly HostState[], spec: RequestSp
     memoryClass: classes.indexOf('MEMORY_MB'),
     group,
     consumed: new Float64Array(hosts.length * classes.length),
-    placed: new Int32Array(hosts.length),
+    groupMembers: group ? countGroupMembers(hosts, group) : new Int32Array(0),
   };
+}
+
+/** Members per host, once per selection. A host the group's record lists counts at least one
+ * even if its instance list missed it (the record decides); a host it does not list still
+ * counts the members its instance list shows, as Nova's weighers do. */
+function countGroupMembers(hosts: readonly HostState[], group: GroupState): Int32Array {
+  const counts = new Int32Array(hosts.length);
+  for (let i = 0; i < hosts.length; i++) {
+    const host = hosts[i]!;
+    const listed = group.members.size > 0 ? countOverlap(host.instances, group.members) : 0;
+    counts[i] = group.recordedHosts.has(host.host) ? Math.max(1, listed) : listed;
+  }
+  return counts;
 }
 
 /** Free amount of tracked class `c` on host `index`: capacity − used − this selection's picks. */
@@ -76,16 +89,9 @@ export function freeOf(ctx: RequestContext, index: number, c: number): number {
   return (host.capacity[cls] ?? 0) - (host.used[cls] ?? 0) - ctx.consumed[index * ctx.classes.length + c]!;
 }
 
-/** Members of the request's server group on host `index` (0 without a group), counting those
- * this selection placed. A host the group's record lists counts at least one even if its
- * instance list missed it: the record decides. */
+/** Members of the request's server group on host `index` (0 without a group). */
 export function groupMembersOn(ctx: RequestContext, index: number): number {
-  const group = ctx.group;
-  if (!group) return 0;
-  const host = ctx.hosts[index]!;
-  let count = 0;
-  if (group.recordedHosts.has(host.host)) count = Math.max(1, countOverlap(host.instances, group.members));
-  return count + ctx.placed[index]!;
+  return ctx.group ? ctx.groupMembers[index]! : 0;
 }
 
 /** Charge one instance of the request to host `index`. */
@@ -94,7 +100,7 @@ export function consumeHost(ctx: RequestContext, index: number): void {
   for (let c = 0; c < n; c++) ctx.consumed[index * n + c]! += ctx.asked[c]!;
   const group = ctx.group;
   if (group) {
-    ctx.placed[index]!++;
+    ctx.groupMembers[index]!++;
     const name = ctx.hosts[index]!.host;
     if (!group.hosts.has(name)) {
       group.hosts.add(name);

@@ -118,6 +118,10 @@ describe('ServerGroupAntiAffinityFilter', () => {
   it('trusts the group record when the host list says a member runs there', () => {
     assert.equal((verdict(serverGroupAntiAffinityFilter, host('b', { instances: [] }), anti(['b'])) as { kind: string }).kind, 'anti-affinity');
   });
+  it('also counts members a host\'s instance list shows when the group record misses the host', () => {
+    assert.deepEqual(verdict(serverGroupAntiAffinityFilter, host('c', { instances: ['m2'] }), anti(['b'])),
+      { kind: 'anti-affinity', membersOnHost: 1, maxServerPerHost: 1 });
+  });
   it('honours max_server_per_host', () => {
     assert.equal(verdict(serverGroupAntiAffinityFilter, host('b', { instances: ['m1'] }), anti(['b'], 2)), null);
     assert.deepEqual(verdict(serverGroupAntiAffinityFilter, host('b', { instances: ['m1', 'm2'] }), anti(['b'], 2)),
