@@ -17,6 +17,9 @@ import { createIdentityContext, identityService } from './services/identity/serv
 import type { ImageContext } from './services/image/app/context.ts';
 import type { ImageDB } from './services/image/db/schema.ts';
 import { createImageContext, imageService } from './services/image/service.ts';
+import type { PlacementContext } from './services/placement/app/context.ts';
+import type { PlacementDB } from './services/placement/db/schema.ts';
+import { createPlacementContext, placementService } from './services/placement/service.ts';
 import { IdentityClient } from './http/identity-client.ts';
 import { InjectTransport, ServiceClient, ServiceTokenSource, type Transport, type TransportRequest } from './http/service-client.ts';
 
@@ -39,6 +42,8 @@ export type Cloud = {
   identity: IdentityContext;
   bootstrap: BootstrapResult;
   images: ImageContext;
+  /** Placement's app context: the scheduler calls placement/app/ with it in-process. */
+  placement: PlacementContext;
   secrets: Secrets;
   close(): Promise<void>;
 };
@@ -60,9 +65,10 @@ export async function createCloud(config: Config, log: Logger): Promise<Cloud> {
     }));
     const images = await createImageContext(database.db as unknown as Kysely<ImageDB>, config, log);
     const image = imageService(images, new IdentityClient(serviceClient));
+    const placement = await createPlacementContext(database.db as unknown as Kysely<PlacementDB>, database.engine, config, log);
     const app = await buildServer({
       logger: log,
-      services: [identityService(identity), image],
+      services: [identityService(identity), image, placementService(placement, new IdentityClient(serviceClient))],
       health: async () => {
         await sql`select 1`.execute(database.db);
         return { database: database.engine };
@@ -70,7 +76,7 @@ export async function createCloud(config: Config, log: Logger): Promise<Cloud> {
     });
     bound.server = app;
     return {
-      app, bus, identity, bootstrap, images, secrets,
+      app, bus, identity, bootstrap, images, placement, secrets,
       async close() {
         await app.close();
         await image.close();
