@@ -11,7 +11,14 @@ import { migrate } from '../../db/database.ts';
 import { callerResolver } from '../../http/caller.ts';
 import type { IdentityClient } from '../../http/identity-client.ts';
 import type { ServiceModule } from '../../http/service.ts';
+import { availabilityZoneRoutes } from './api/availability-zones.ts';
+import { hypervisorRoutes } from './api/hypervisors.ts';
+import { limitRoutes } from './api/limits.ts';
 import { microversionHooks } from './api/microversion.ts';
+import { quotaRoutes } from './api/quotas.ts';
+import { serverGroupRoutes } from './api/server-groups.ts';
+import { serviceRoutes } from './api/services.ts';
+import { usageRoutes } from './api/usage.ts';
 import { versionRoutes } from './api/versions.ts';
 import type { ComputeContext } from './app/context.ts';
 import { computeMigrations } from './db/migrations.ts';
@@ -39,7 +46,6 @@ export function novaError(err: NuboError): unknown {
 
 export function computeService(ctx: ComputeContext, identity: IdentityClient): ServiceModule {
   const caller = callerResolver(identity);
-  void caller;
   return {
     name: 'compute',
     prefix: '/compute',
@@ -51,6 +57,13 @@ export function computeService(ctx: ComputeContext, identity: IdentityClient): S
         // Unknown paths under /v2.1 go through the hooks too (their 404 names the version).
         v21.setNotFoundHandler(async () => { throw new NotFound('The resource could not be found.'); });
         // Route modules register here, each given (v21, ctx, caller).
+        serverGroupRoutes(v21, ctx, caller);
+        quotaRoutes(v21, ctx, caller);
+        limitRoutes(v21, ctx, caller);
+        availabilityZoneRoutes(v21, ctx, caller);
+        serviceRoutes(v21, ctx, caller);
+        hypervisorRoutes(v21, ctx, caller);
+        usageRoutes(v21, ctx, caller);
       }, { prefix: '/v2.1' });
     },
   };
