@@ -13,7 +13,14 @@ import type { IdentityClient } from '../../http/identity-client.ts';
 import type { ServiceModule } from '../../http/service.ts';
 import { flavorRoutes } from './api/flavors.ts';
 import { keypairRoutes } from './api/keypairs.ts';
+import { availabilityZoneRoutes } from './api/availability-zones.ts';
+import { hypervisorRoutes } from './api/hypervisors.ts';
+import { limitRoutes } from './api/limits.ts';
 import { microversionHooks } from './api/microversion.ts';
+import { quotaRoutes } from './api/quotas.ts';
+import { serverGroupRoutes } from './api/server-groups.ts';
+import { serviceRoutes } from './api/services.ts';
+import { usageRoutes } from './api/usage.ts';
 import { versionRoutes } from './api/versions.ts';
 import type { ComputeContext } from './app/context.ts';
 import { ensureDefaultFlavors } from './app/flavors.ts';
@@ -57,6 +64,13 @@ export function computeService(ctx: ComputeContext, identity: IdentityClient): S
         // Route modules register here, each given (v21, ctx, caller).
         flavorRoutes(v21, ctx, caller);
         keypairRoutes(v21, ctx, caller);
+        serverGroupRoutes(v21, ctx, caller);
+        quotaRoutes(v21, ctx, caller);
+        limitRoutes(v21, ctx, caller);
+        availabilityZoneRoutes(v21, ctx, caller);
+        serviceRoutes(v21, ctx, caller);
+        hypervisorRoutes(v21, ctx, caller);
+        usageRoutes(v21, ctx, caller);
       }, { prefix: '/v2.1' });
     },
   };
