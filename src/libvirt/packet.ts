@@ -79,6 +79,8 @@ export function decodePacket(message: Buffer): Packet {
 export class PacketReader {
   private chunks: Buffer[] = [];
   private buffered = 0;
+  /** The length of the message being assembled, once its length word has arrived. */
+  private expected = -1;
 
   /** Adds bytes from the socket; returns every message they complete, in order. */
   push(chunk: Buffer): Packet[] {
@@ -88,13 +90,17 @@ export class PacketReader {
     }
     const out: Packet[] = [];
     for (;;) {
-      if (this.buffered < LEN_SIZE) break;
-      const len = this.peekLength();
-      if (len < LEN_SIZE + HEADER_SIZE || len - LEN_SIZE > MESSAGE_MAX) {
-        throw new FramingError(`bad message length ${len} (must be ${LEN_SIZE + HEADER_SIZE}..${LEN_SIZE + MESSAGE_MAX})`);
+      if (this.expected < 0) {
+        if (this.buffered < LEN_SIZE) break;
+        const len = this.peekLength();
+        if (len < LEN_SIZE + HEADER_SIZE || len - LEN_SIZE > MESSAGE_MAX) {
+          throw new FramingError(`bad message length ${len} (must be ${LEN_SIZE + HEADER_SIZE}..${LEN_SIZE + MESSAGE_MAX})`);
+        }
+        this.expected = len;
       }
-      if (this.buffered < len) break;
-      out.push(decodePacket(this.take(len)));
+      if (this.buffered < this.expected) break;
+      out.push(decodePacket(this.take(this.expected)));
+      this.expected = -1;
     }
     return out;
   }
@@ -105,9 +111,13 @@ export class PacketReader {
   }
 
   private peekLength(): number {
-    const first = this.chunks[0];
-    if (first && first.length >= LEN_SIZE) return first.readUInt32BE(0);
-    const head = Buffer.concat(this.chunks, LEN_SIZE);
+    const first = this.chunks[0]!;
+    if (first.length >= LEN_SIZE) return first.readUInt32BE(0);
+    // The length word itself is split: join just enough leading chunks to read it.
+    let n = 0, have = 0;
+    while (have < LEN_SIZE) have += this.chunks[n++]!.length;
+    const head = Buffer.concat(this.chunks.slice(0, n));
+    this.chunks.splice(0, n, head);
     return head.readUInt32BE(0);
   }
 
