@@ -66,8 +66,10 @@ export class LibvirtClient implements LibvirtConnection {
     const timeoutMs = opts.openTimeoutMs ?? 30_000;
     let timer: NodeJS.Timeout | undefined;
     let client: LibvirtClient | undefined;
+    let timedOut = false;
     const timeout = new Promise<never>((_, reject) => {
       timer = setTimeout(() => {
+        timedOut = true;
         client?.abort(`no answer within ${timeoutMs} ms`);
         reject(rpcError(ErrorCode.NO_CONNECT, `libvirtd at ${socketPath} did not complete the connection within ${timeoutMs} ms`));
       }, timeoutMs);
@@ -75,6 +77,11 @@ export class LibvirtClient implements LibvirtConnection {
     try {
       return await Promise.race([timeout, (async () => {
         const socket = await openSocket(socketPath);
+        // A connect that completes after the deadline must not leave a socket behind.
+        if (timedOut) {
+          socket.destroy();
+          throw rpcError(ErrorCode.NO_CONNECT, 'connection abandoned after the open timeout');
+        }
         client = new LibvirtClient(socket, opts.onListenerError);
         await client.handshake(opts.uri ?? DEFAULT_URI);
         return client;
