@@ -98,6 +98,7 @@ describe('compute flavors', () => {
     assert.match((await create({ name: 'nubo.null', id: null, ram: 64, vcpus: 1, disk: 0 })).id, uuid);
     assert.match((await create({ name: 'nubo.none', ram: 64, vcpus: 1, disk: 0 })).id, uuid);
     assert.equal((await create({ name: 'nubo.numeric', id: 42, ram: 64, vcpus: 1, disk: 0 })).id, '42');
+    assert.equal((await create({ name: 'nubo.rxtx', ram: 64, vcpus: 1, disk: 0, rxtx_factor: 1.1 })).rxtx_factor, 1.1);
     const spaced = await create({ name: 'nubo spaced', id: 'with space', ram: 64, vcpus: 1, disk: 0 });
     assert.equal(spaced.links[0]?.href, `${s.url}/compute/v2.1/flavors/with%20space`);
     assert.equal((await call('GET', '/flavors/with%20space', member.token)).body.flavor.name, 'nubo spaced');

@@ -21,7 +21,8 @@ export function flavorDetail(baseUrl: string, f: Flavor) {
     'OS-FLV-EXT-DATA:ephemeral': f.ephemeral_gb,
     'OS-FLV-DISABLED:disabled': f.disabled === 1,
     'os-flavor-access:is_public': f.is_public === 1,
-    rxtx_factor: f.rxtx_factor,
+    // A single-precision column (as Nova's): PostgreSQL's real gives 1.100000023841858 for 1.1.
+    rxtx_factor: Number(f.rxtx_factor.toPrecision(7)),
     links: flavorLinks(baseUrl, f.id),
   };
 }

@@ -1,0 +1,116 @@
+// Debian's real `openstack` CLI (python3-openstackclient 6.0.0, SDK compute at 2.1) drives
+// Nubo's flavors and keypairs as it drives Nova. The server runs in-process (startTestServer):
+// the CLI only needs the HTTP API, and the `./nubo up` path is covered by openstack-cli.test.ts.
+import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { run } from '../../../src/host/run.ts';
+import { projectUser } from '../../support/projects.ts';
+import { startTestServer, type TestServer } from '../../support/server.ts';
+
+describe('openstack CLI: flavors and keypairs', { timeout: 300_000 }, () => {
+  let s: TestServer;
+  let dir: string;
+  let adminEnv: NodeJS.ProcessEnv;
+
+  const os = (env: NodeJS.ProcessEnv, ...args: string[]) => run(['openstack', ...args], { env, check: false, timeoutMs: 120_000 });
+  const osJson = async (env: NodeJS.ProcessEnv, ...args: string[]) => {
+    const r = await os(env, ...args, '-f', 'json');
+    assert.equal(r.code, 0, `openstack ${args.join(' ')} failed: ${r.stderr}`);
+    return JSON.parse(r.stdout);
+  };
+
+  before(async () => {
+    s = await startTestServer();
+    dir = mkdtempSync(join(tmpdir(), 'nubo-compute-cli-'));
+    const env: NodeJS.ProcessEnv = { ...process.env };
+    for (const k of Object.keys(env)) if (k.startsWith('OS_')) delete env[k];
+    adminEnv = {
+      ...env, OS_AUTH_URL: `${s.url}/identity/v3`, OS_IDENTITY_API_VERSION: '3', OS_REGION_NAME: 'RegionOne',
+      OS_USERNAME: 'admin', OS_PASSWORD: s.admin.password, OS_PROJECT_NAME: 'admin', OS_USER_DOMAIN_NAME: 'Default', OS_PROJECT_DOMAIN_NAME: 'Default',
+    };
+  });
+  after(async () => {
+    rmSync(dir, { recursive: true, force: true });
+    await s.stop();
+  });
+
+  it('flavor list and flavor show m1.tiny (looked up by name)', async () => {
+    const list = await osJson(adminEnv, 'flavor', 'list');
+    const tiny = list.find((f: { Name: string }) => f.Name === 'm1.tiny');
+    assert.deepEqual(tiny, { ID: '1', Name: 'm1.tiny', RAM: 128, Disk: 1, Ephemeral: 0, VCPUs: 1, 'Is Public': true });
+    assert.deepEqual(list.map((f: { Name: string }) => f.Name), ['m1.tiny', 'm1.small', 'm1.medium', 'm1.large', 'm1.xlarge']);
+    const show = await osJson(adminEnv, 'flavor', 'show', 'm1.tiny');
+    assert.equal(show.id, '1');
+    assert.equal(show.ram, 128);
+    assert.equal(show.vcpus, 1);
+    assert.equal(show.disk, 1);
+    assert.equal(show['os-flavor-access:is_public'], true);
+  });
+
+  it('flavor create --private --property, set --project, show, delete; a member is refused create', async () => {
+    const member = await projectUser(s, 'cli-member');
+    const created = await osJson(adminEnv, 'flavor', 'create', '--ram', '256', '--disk', '1', '--vcpus', '2', '--private', '--property', 'hw:cpu_policy=shared', 'cli.flavor');
+    assert.equal(created.name, 'cli.flavor');
+    assert.equal(created['os-flavor-access:is_public'], false);
+    assert.deepEqual(created.properties, { 'hw:cpu_policy': 'shared' });
+    const set = await os(adminEnv, 'flavor', 'set', '--project', member.projectId, 'cli.flavor');
+    assert.equal(set.code, 0, set.stderr);
+    const shown = await osJson(adminEnv, 'flavor', 'show', 'cli.flavor');
+    assert.deepEqual(shown.access_project_ids, [member.projectId]);
+    assert.equal(shown.vcpus, 2);
+
+    const memberEnv = { ...adminEnv, OS_AUTH_TYPE: 'token', OS_TOKEN: member.token, OS_USERNAME: '', OS_PASSWORD: '', OS_PROJECT_NAME: '', OS_USER_DOMAIN_NAME: '', OS_PROJECT_ID: member.projectId };
+    const seen = (await osJson(memberEnv, 'flavor', 'list')).map((f: { Name: string }) => f.Name);
+    assert.ok(seen.includes('cli.flavor'), 'shared with the member project');
+    const refused = await os(memberEnv, 'flavor', 'create', '--ram', '64', '--disk', '0', '--vcpus', '1', 'member.flavor');
+    assert.notEqual(refused.code, 0);
+    assert.match(refused.stderr, /403/);
+
+    const del = await os(adminEnv, 'flavor', 'delete', 'cli.flavor');
+    assert.equal(del.code, 0, del.stderr);
+    const gone = await os(adminEnv, 'flavor', 'show', 'cli.flavor');
+    assert.notEqual(gone.code, 0);
+  });
+
+  it('keypair create k > k.pem gives a key ssh-keygen reads; import, list, show, delete', async () => {
+    const created = await os(adminEnv, 'keypair', 'create', 'k');
+    assert.equal(created.code, 0, created.stderr);
+    const pem = join(dir, 'k.pem');
+    writeFileSync(pem, created.stdout, { mode: 0o600 });
+    const derived = await run(['ssh-keygen', '-y', '-f', pem]);
+    const fp = await run(['ssh-keygen', '-l', '-E', 'md5', '-f', pem]);
+
+    const file = join(dir, 'imported');
+    await run(['ssh-keygen', '-q', '-t', 'ed25519', '-N', '', '-C', 'cli@test', '-f', file]);
+    const imported = await osJson(adminEnv, 'keypair', 'create', '--public-key', `${file}.pub`, 'imported');
+    assert.equal(imported.name, 'imported');
+
+    const list = await osJson(adminEnv, 'keypair', 'list');
+    assert.deepEqual(list.map((k: { Name: string }) => k.Name), ['imported', 'k']);
+    const k = list.find((x: { Name: string }) => x.Name === 'k');
+    assert.match(fp.stdout, new RegExp(`MD5:${k.Fingerprint} `), 'the listed fingerprint is the private key\'s');
+    const importedFp = await run(['ssh-keygen', '-l', '-E', 'md5', '-f', `${file}.pub`]);
+    assert.match(importedFp.stdout, new RegExp(`MD5:${imported.fingerprint} `));
+
+    // --public-key prints the bare key line.
+    const shown = await os(adminEnv, 'keypair', 'show', '--public-key', 'k');
+    assert.equal(shown.code, 0, shown.stderr);
+    assert.equal(shown.stdout.trim().split(' ').slice(0, 2).join(' '), derived.stdout.trim().split(' ').slice(0, 2).join(' '));
+    const details = await osJson(adminEnv, 'keypair', 'show', 'imported');
+    assert.equal(details.fingerprint, imported.fingerprint);
+    assert.equal(details.user_id, s.admin.userId);
+    assert.ok(readFileSync(`${file}.pub`, 'utf8').startsWith('ssh-ed25519 '));
+
+    const dup = await os(adminEnv, 'keypair', 'create', 'k');
+    assert.notEqual(dup.code, 0);
+    assert.match(dup.stderr, /409|already exists/);
+    for (const name of ['k', 'imported']) {
+      const del = await os(adminEnv, 'keypair', 'delete', name);
+      assert.equal(del.code, 0, del.stderr);
+    }
+    assert.deepEqual(await osJson(adminEnv, 'keypair', 'list'), []);
+  });
+});
