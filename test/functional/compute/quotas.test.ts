@@ -82,6 +82,10 @@ describe('compute quotas and limits', () => {
     assert.deepEqual(qs.key_pairs, { in_use: 2, limit: 100, reserved: 0 });
     assert.deepEqual(qs.server_groups, { in_use: 1, limit: 10, reserved: 0 });
     assert.deepEqual(qs.floating_ips, { in_use: 0, limit: -1, reserved: 0 });
+    // key_pairs count the caller's pairs; only an admin may name another user.
+    assert.equal((await q(alice.token, 'GET', `${alice.projectId}/detail?user_id=${bob.userId}`)).body.quota_set.key_pairs.in_use, 2);
+    assert.equal((await q(s.admin.token, 'GET', `${alice.projectId}/detail?user_id=${bob.userId}`)).body.quota_set.key_pairs.in_use, 1);
+    assert.equal((await q(s.admin.token, 'GET', `${alice.projectId}/detail`)).body.quota_set.key_pairs.in_use, 0);
     const viaQuery = await q(alice.token, 'GET', `${alice.projectId}?usage=true`);
     assert.deepEqual(viaQuery.body, r.body);
     assert.equal((await q(alice.token, 'GET', `${alice.projectId}?usage=maybe`)).status, 400);

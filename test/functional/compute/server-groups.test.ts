@@ -171,6 +171,14 @@ describe('compute server groups', () => {
     assert.deepEqual(shown.body.server_group.members, []);
 
     await assert.rejects(addGroupMember(ctx, randomUUID(), i2.id), (e: unknown) => e instanceof NuboError && e.status === 404);
+
+    // A member whose instance row is not written yet is shown (after the booted ones), as Nova shows unscheduled members.
+    const pending = randomUUID();
+    await addGroupMember(ctx, g.id, pending);
+    const i3 = await insertInstance(s, { projectId: alice.projectId });
+    await addGroupMember(ctx, g.id, i3.id);
+    shown = await sg(alice.token, 'GET', `/${g.id}`);
+    assert.deepEqual(shown.body.server_group.members, [i3.id, pending]);
   });
 
   it('limits members per group by server_group_members', async () => {

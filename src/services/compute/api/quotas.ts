@@ -45,8 +45,10 @@ function wantsUsage(query: unknown): boolean {
 
 export function quotaRoutes(app: FastifyInstance, ctx: ComputeContext, caller: Caller): void {
   const detail = async (c: ProjectCaller, projectId: string, query: unknown) => {
-    const userId = (query as Record<string, unknown> | undefined)?.user_id;
-    const [limits, used] = await Promise.all([projectQuotas(ctx, projectId), quotaUsage(ctx, projectId, typeof userId === 'string' && userId ? userId : c.user_id)]);
+    // key_pairs are counted per user: the caller's own, or (admins only) the ?user_id= one.
+    const asked = (query as Record<string, unknown> | undefined)?.user_id;
+    const userId = typeof asked === 'string' && asked && ctx.policy.enforce('context_is_admin', { project_id: projectId }, c) ? asked : c.user_id;
+    const [limits, used] = await Promise.all([projectQuotas(ctx, projectId), quotaUsage(ctx, projectId, userId)]);
     const set = Object.fromEntries(QUOTA_RESOURCES.map((r) => [r, { in_use: used[r], limit: limits[r], reserved: 0 }]));
     return { quota_set: { id: projectId, ...set } };
   };

@@ -3,6 +3,7 @@
 // keeps all four policies so the scheduler (and later microversions) can use the soft ones.
 // Membership lives in server_group_member; members whose instance is deleted are not shown.
 import { randomUUID } from 'node:crypto';
+import { sql } from 'kysely';
 import { Forbidden, NotFound } from '../../../core/errors.ts';
 import type { ProjectCaller } from '../../../http/caller.ts';
 import type { ServerGroupRow } from '../db/schema.ts';
@@ -46,7 +47,8 @@ async function membersOf(ctx: ComputeContext, groupIds: string[]): Promise<Map<s
     .select(['m.group_id', 'm.instance_uuid'])
     .where('m.group_id', 'in', groupIds)
     .where((eb) => eb.or([eb('i.id', 'is', null), eb('i.deleted', '=', 0)]))
-    .orderBy('i.seq').orderBy('m.instance_uuid')
+    // Members in boot order; ones whose row is not written yet last, the same on both engines (their NULL ordering differs).
+    .orderBy(sql`i.seq is null`).orderBy('i.seq').orderBy('m.instance_uuid')
     .execute();
   for (const r of rows) out.get(r.group_id)?.push(r.instance_uuid);
   return out;
