@@ -24,6 +24,13 @@ import type { PlacementContext } from './services/placement/app/context.ts';
 import type { PlacementDB } from './services/placement/db/schema.ts';
 import { createPlacementContext, placementService } from './services/placement/service.ts';
 import { IdentityClient } from './http/identity-client.ts';
+import { ImageClient } from './http/image-client.ts';
+import { ImageDataClient } from './http/image-data-client.ts';
+import { startComputeAgent, type ComputeAgent } from './agents/compute/agent.ts';
+import { ImageCache } from './agents/compute/image-cache.ts';
+import { createDriver } from './agents/compute/virt/create-driver.ts';
+import { serveConductor } from './services/compute/app/conductor.ts';
+import { recoverCompute } from './services/compute/app/recovery.ts';
 import { InjectTransport, ServiceClient, ServiceTokenSource, type Transport, type TransportRequest } from './http/service-client.ts';
 
 export type Secrets = { adminPassword: string; servicePassword: string };
@@ -46,11 +53,21 @@ export type Cloud = {
   bootstrap: BootstrapResult;
   images: ImageContext;
   compute: ComputeContext;
+  /** The compute agent of this host (null when compute.driver says none runs here). */
+  computeAgent: ComputeAgent | null;
   /** Placement's app context: the scheduler calls placement/app/ with it in-process. */
   placement: PlacementContext;
   secrets: Secrets;
   close(): Promise<void>;
 };
+
+/** The compute agent of this host, with the configured driver and an image cache fed over HTTP. */
+async function startLocalAgent(config: Config, bus: Bus, log: Logger, tokens: ServiceTokenSource): Promise<ComputeAgent | null> {
+  const driver = createDriver(config, log);
+  if (!driver) return null;
+  const images = new ImageCache({ instancesDir: config.compute.instancesDir, source: new ImageDataClient(config.publicUrl, tokens), log });
+  return startComputeAgent({ config, bus, driver, images, log });
+}
 
 export async function createCloud(config: Config, log: Logger): Promise<Cloud> {
   const secrets = loadOrCreateSecrets(config.stateDir);
@@ -71,7 +88,7 @@ export async function createCloud(config: Config, log: Logger): Promise<Cloud> {
     const identityClient = new IdentityClient(serviceClient);
     const image = imageService(images, identityClient);
     const placement = await createPlacementContext(database.db as unknown as Kysely<PlacementDB>, database.engine, config, log);
-    const compute = await createComputeContext(database.db as unknown as Kysely<ComputeDB>, config, log, bus);
+    const compute = await createComputeContext(database.db as unknown as Kysely<ComputeDB>, config, log, bus, { images: new ImageClient(inProcess, serviceClient), placement });
     const app = await buildServer({
       logger: log,
       services: [identityService(identity), image, placementService(placement, identityClient), computeService(compute, identityClient)],
@@ -81,9 +98,19 @@ export async function createCloud(config: Config, log: Logger): Promise<Cloud> {
       },
     });
     bound.server = app;
+    // All-in-one: this process is also the compute host. The conductor serves first so the
+    // agent's first heartbeat registers the host; interrupted sagas resume once both run.
+    const stopConductor = serveConductor(compute);
+    const computeAgent = await startLocalAgent(config, bus, log, new ServiceTokenSource(inProcess, {
+      username: 'nubo', password: secrets.servicePassword, project: 'service', domain: 'default',
+    }));
+    await recoverCompute(compute);
     return {
-      app, bus, identity, bootstrap, images, placement, compute, secrets,
+      app, bus, identity, bootstrap, images, placement, compute, computeAgent, secrets,
       async close() {
+        await Promise.allSettled([...compute.background]);
+        await computeAgent?.stop();
+        stopConductor();
         await app.close();
         await image.close();
         await bus.close();

@@ -30,7 +30,14 @@ export type ComputeAgentOptions = {
   nodeUuidFile?: string;
 };
 
-export type ComputeAgent = { host: string; nodeUuid: string; stop(): Promise<void> };
+export type ComputeAgent = {
+  host: string;
+  nodeUuid: string;
+  driver: ComputeDriver;
+  /** Runs the power-state sync now instead of at its next tick (tests, operators). */
+  syncNow(): Promise<void>;
+  stop(): Promise<void>;
+};
 
 /** hostResources is a handful of libvirt calls; a heartbeat every few seconds need not repeat them. */
 const RESOURCES_MAX_AGE_MS = 60_000;
@@ -61,7 +68,8 @@ export async function startComputeAgent(opts: ComputeAgentOptions): Promise<Comp
     state.start();
     log.info({ host, nodeUuid, driver: driver.name }, 'compute agent started');
     return {
-      host, nodeUuid,
+      host, nodeUuid, driver,
+      syncNow: () => state.syncInstances(),
       stop: async () => {
         await state.stop();
         nodeFilesInUse.delete(nodeUuidFile);
@@ -148,7 +156,7 @@ class AgentState {
   }
 
   /** The power-state sync and start-up reconcile: the conductor compares this with its database. */
-  private async syncInstances(): Promise<void> {
+  async syncInstances(): Promise<void> {
     if (this.syncing || this.stopped) return;
     this.syncing = true;
     try {

@@ -22,17 +22,23 @@ import { serverGroupRoutes } from './api/server-groups.ts';
 import { serviceRoutes } from './api/services.ts';
 import { usageRoutes } from './api/usage.ts';
 import { versionRoutes } from './api/versions.ts';
+import { instanceActionRoutes } from './api/instance-actions.ts';
+import { serverRoutes } from './api/servers.ts';
+import { createPlacer } from './app/placer.ts';
+import type { ImageClient } from '../../http/image-client.ts';
+import type { PlacementContext } from '../placement/app/context.ts';
 import type { ComputeContext } from './app/context.ts';
 import { ensureDefaultFlavors } from './app/flavors.ts';
 import { computeMigrations } from './db/migrations.ts';
 import type { ComputeDB } from './db/schema.ts';
 import { computePolicy } from './policy.ts';
 
-export async function createComputeContext(db: Kysely<ComputeDB>, config: Config, log: Logger, bus: Bus): Promise<ComputeContext> {
+export async function createComputeContext(db: Kysely<ComputeDB>, config: Config, log: Logger, bus: Bus, deps: { images: ImageClient; placement: PlacementContext }): Promise<ComputeContext> {
   await migrate(db as Kysely<unknown>, 'compute', computeMigrations);
   const policyFile = process.env.NUBO_COMPUTE_POLICY_FILE;
   const overrides = policyFile ? parsePolicyOverrides(await readFile(policyFile, 'utf8')) : {};
-  const ctx: ComputeContext = { db, config, log, bus, policy: new PolicyEnforcer(computePolicy, overrides) };
+  const base = { db, config, log, bus, images: deps.images, background: new Set<Promise<unknown>>(), policy: new PolicyEnforcer(computePolicy, overrides) };
+  const ctx: ComputeContext = { ...base, placer: createPlacer(base, deps.placement) };
   await ensureDefaultFlavors(ctx);
   return ctx;
 }
@@ -62,6 +68,8 @@ export function computeService(ctx: ComputeContext, identity: IdentityClient): S
         // Unknown paths under /v2.1 go through the hooks too (their 404 names the version).
         v21.setNotFoundHandler(async () => { throw new NotFound('The resource could not be found.'); });
         // Route modules register here, each given (v21, ctx, caller).
+        serverRoutes(v21, ctx, caller);
+        instanceActionRoutes(v21, ctx, caller);
         flavorRoutes(v21, ctx, caller);
         keypairRoutes(v21, ctx, caller);
         serverGroupRoutes(v21, ctx, caller);

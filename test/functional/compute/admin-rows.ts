@@ -44,8 +44,9 @@ export async function insertInstance(s: TestServer, input: InstanceInput): Promi
 }
 
 export async function insertKeypair(s: TestServer, userId: string, name: string): Promise<void> {
+  const { value: id } = await s.cloud.compute.db.updateTable('compute_counter').set((eb) => ({ value: eb('value', '+', 1) })).where('name', '=', 'keypair_id').returning('value').executeTakeFirstOrThrow();
   await s.cloud.compute.db.insertInto('keypair').values({
-    user_id: userId, name, fingerprint: 'aa:bb', public_key: 'ssh-ed25519 AAAA test', type: 'ssh', created_at: new Date().toISOString(),
+    id, user_id: userId, name, fingerprint: 'aa:bb', public_key: 'ssh-ed25519 AAAA test', type: 'ssh', created_at: new Date().toISOString(),
   }).execute();
 }
 

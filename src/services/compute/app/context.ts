@@ -3,7 +3,33 @@ import type { Bus } from '../../../bus/bus.ts';
 import type { Config } from '../../../core/config.ts';
 import type { Logger } from '../../../core/logger.ts';
 import type { PolicyEnforcer } from '../../../core/policy.ts';
+import type { ImageClient } from '../../../http/image-client.ts';
+import type { FlavorSpec, HostResources } from '../../../agents/compute/virt/driver.ts';
 import type { ComputeDB } from '../db/schema.ts';
+
+/** What scheduling needs to know about one instance to place. */
+export type PlaceRequest = {
+  instanceUuid: string;
+  projectId: string;
+  userId: string;
+  flavor: FlavorSpec;
+  image: { id: string; properties: Record<string, string> } | null;
+  availabilityZone: string | null;
+  groupId: string | null;
+  hints: { sameHost?: string[]; differentHost?: string[]; forceHost?: string | null };
+};
+
+/** Scheduler + placement, as the sagas see them. */
+export interface Placer {
+  /** Picks a host and claims the flavor's resources there atomically; throws NoValidHost (with the why) when none fits. */
+  place(req: PlaceRequest): Promise<{ host: string; node: string }>;
+  /** Replaces the instance's claim on its node with `flavor`'s resources (same-host resize and its revert). */
+  reclaim(instanceUuid: string, node: string, projectId: string, userId: string, flavor: FlavorSpec): Promise<void>;
+  /** Drops every claim of the instance. Nothing to drop is fine. */
+  release(instanceUuid: string): Promise<void>;
+  /** Makes the host's resource provider and inventory match what its agent reports. */
+  syncHost(nodeUuid: string, host: string, resources: HostResources): Promise<void>;
+}
 
 export type ComputeContext = {
   db: Kysely<ComputeDB>;
@@ -12,4 +38,8 @@ export type ComputeContext = {
   policy: PolicyEnforcer;
   /** To the compute agents (topic compute.<host>) and from them (topic conductor). */
   bus: Bus;
+  images: ImageClient;
+  placer: Placer;
+  /** Work that outlives its request (sagas, actions): awaited on close. */
+  background: Set<Promise<unknown>>;
 };

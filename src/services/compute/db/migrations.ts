@@ -191,6 +191,8 @@ const initial: Migration = {
       .addColumn('name', 'varchar(64)', (c) => c.primaryKey())
       .addColumn('value', 'integer', (c) => c.notNull())
       .execute();
+    // Seeded here so that taking a number is always a single UPDATE … RETURNING.
+    await (db as Kysely<{ compute_counter: { name: string; value: number } }>).insertInto('compute_counter').values({ name: 'instance', value: 0 }).execute();
   },
 };
 

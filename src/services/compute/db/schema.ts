@@ -1,5 +1,10 @@
-// The compute service's tables. Portable rules (src/db/database.ts): booleans are 0/1
+// The compute service's tables (auto-increment ids are Generated). Portable rules
+// (src/db/database.ts): booleans are 0/1
 // integers, timestamps ISO-8601 text, JSON is text.
+import type { Generated, Selectable } from 'kysely';
+
+/** A fault as read back (ids resolved). */
+export type InstanceFault = Selectable<InstanceFaultRow>;
 
 export type InstanceRow = {
   id: string;
@@ -43,14 +48,14 @@ export type InstanceRow = {
   deleted_at: string | null;
 };
 
-export type InstanceFaultRow = { id: number; instance_uuid: string; code: number; message: string; details: string; host: string | null; created_at: string };
+export type InstanceFaultRow = { id: Generated<number>; instance_uuid: string; code: number; message: string; details: string; host: string | null; created_at: string };
 
 export type InstanceActionRow = {
-  id: number; request_id: string; instance_uuid: string; action: string; project_id: string; user_id: string;
+  id: Generated<number>; request_id: string; instance_uuid: string; action: string; project_id: string; user_id: string;
   start_time: string; finish_time: string | null; message: string | null; updated_at: string;
 };
 export type InstanceActionEventRow = {
-  id: number; action_id: number; event: string; start_time: string; finish_time: string | null;
+  id: Generated<number>; action_id: number; event: string; start_time: string; finish_time: string | null;
   result: string | null; traceback: string | null; host: string | null; details: string | null;
 };
 

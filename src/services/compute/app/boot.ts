@@ -1,0 +1,86 @@
+// The boot saga: place (schedule + claim) → assign the host → spawn on its agent → ACTIVE.
+// Each step is idempotent and has an undo, and progress is persisted after each step, so a
+// crash at any point resumes to ACTIVE or unwinds to ERROR with a fault — never a leaked
+// domain, disk or allocation.
+import { computeTopic, type AgentMethods } from '../../../agents/compute/protocol.ts';
+import type { ImageSpec } from '../../../agents/compute/virt/driver.ts';
+import { runSaga, type SagaRecord, type SagaStep } from '../../../core/saga.ts';
+import type { ComputeContext, PlaceRequest } from './context.ts';
+import { domainName, failInstance, finish, flavorOf, getInstance, now } from './instances.ts';
+import { forgetSaga, newSaga, sagaStore } from './saga-store.ts';
+import { instanceSpec } from './spec.ts';
+import { TaskState, VmState } from './states.ts';
+
+export type BootState = {
+  instanceUuid: string;
+  image: ImageSpec;
+  place: Omit<PlaceRequest, 'flavor'>;
+  host?: string;
+  node?: string;
+};
+
+/** Spawning a guest can take minutes (image download, TCG); the agent answers when it runs. */
+const SPAWN_TIMEOUT_MS = 15 * 60_000;
+
+export function bootSteps(ctx: ComputeContext): SagaStep<BootState>[] {
+  const row = async (s: BootState) => {
+    const r = await getInstance(ctx, s.instanceUuid);
+    if (!r || r.deleted) throw new Error(`instance ${s.instanceUuid} was deleted while building`);
+    return r;
+  };
+  return [
+    {
+      name: 'place',
+      async do(s) {
+        const r = await row(s);
+        const placed = await ctx.placer.place({ ...s.place, flavor: flavorOf(r) });
+        return { ...s, ...placed };
+      },
+      async undo(s) {
+        await ctx.placer.release(s.instanceUuid);
+      },
+    },
+    {
+      name: 'assign',
+      async do(s) {
+        await ctx.db.updateTable('instance').set({ host: s.host ?? null, node: s.node ?? null, task_state: TaskState.SPAWNING, updated_at: now() })
+          .where('id', '=', s.instanceUuid).where('deleted', '=', 0).execute();
+      },
+    },
+    {
+      name: 'spawn',
+      async do(s) {
+        const r = await row(s);
+        const args: AgentMethods['spawn']['args'] = { instance: instanceSpec(r, s.image) };
+        await ctx.bus.call<AgentMethods['spawn']['result']>(computeTopic(s.host as string), 'spawn', args, { timeoutMs: SPAWN_TIMEOUT_MS });
+      },
+      async undo(s) {
+        const r = await getInstance(ctx, s.instanceUuid);
+        if (!r || !s.host) return;
+        await ctx.bus.call(computeTopic(s.host), 'destroy', { uuid: r.id, name: domainName(r.seq) } satisfies AgentMethods['destroy']['args']);
+      },
+    },
+    {
+      name: 'activate',
+      async do(s) {
+        const done = await finish(ctx, s.instanceUuid, TaskState.SPAWNING, { vm_state: VmState.ACTIVE, power_state: 1, launched_at: now() });
+        if (!done) throw new Error('the instance left the spawning state while it was being built');
+      },
+    },
+  ];
+}
+
+/** Runs (or resumes) a boot saga; a failure leaves the instance in ERROR with the reason as its fault. */
+export async function runBoot(ctx: ComputeContext, record: SagaRecord<BootState>): Promise<void> {
+  const out = await runSaga(bootSteps(ctx), record, sagaStore<BootState>(ctx));
+  if (!out.ok) {
+    const code = (out.error as { status?: number }).status ?? 500;
+    await failInstance(ctx, record.state.instanceUuid, out.error, code);
+    ctx.log.warn({ instance: record.state.instanceUuid, err: out.error.message }, 'boot failed and was rolled back');
+  }
+  await forgetSaga(ctx, record.id);
+}
+
+export async function startBoot(ctx: ComputeContext, state: BootState): Promise<SagaRecord<BootState>> {
+  return newSaga(ctx, 'boot', state.instanceUuid, state);
+}

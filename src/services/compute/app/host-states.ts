@@ -1,0 +1,73 @@
+// The scheduler's view of the hosts: compute's service and hypervisor records, joined with
+// Placement's provider summaries (capacity, usage, traits, aggregates) in two set queries.
+import type { HostState, RequestSpec, ServerGroupPolicy } from '../../scheduler/types.ts';
+import { providerSummaries } from '../../placement/app/candidates.ts';
+import type { PlacementContext } from '../../placement/app/context.ts';
+import type { ComputeContext, PlaceRequest } from './context.ts';
+import { isServiceUp } from './services.ts';
+
+export async function hostStates(ctx: ComputeContext, placement: PlacementContext, withInstances: boolean): Promise<HostState[]> {
+  const nodes = await ctx.db.selectFrom('compute_node')
+    .innerJoin('compute_service', (j) => j.onRef('compute_service.host', '=', 'compute_node.host').on('compute_service.binary', '=', 'nova-compute'))
+    .select(['compute_node.uuid', 'compute_node.host', 'compute_node.hypervisor_type', 'compute_node.cpu_info',
+      'compute_service.id', 'compute_service.disabled', 'compute_service.disabled_reason', 'compute_service.forced_down', 'compute_service.last_seen_up',
+      'compute_service.binary', 'compute_service.topic', 'compute_service.version', 'compute_service.uuid as service_uuid',
+      'compute_service.created_at', 'compute_service.updated_at'])
+    .execute();
+  if (!nodes.length) return [];
+  const summaries = new Map((await providerSummaries(placement, nodes.map((n) => n.uuid))).map((p) => [p.uuid, p]));
+  const instances = new Map<string, string[]>();
+  if (withInstances) {
+    const rows = await ctx.db.selectFrom('instance').select(['id', 'host']).where('deleted', '=', 0).where('host', 'is not', null).execute();
+    for (const r of rows) instances.set(r.host as string, [...(instances.get(r.host as string) ?? []), r.id]);
+  }
+  const nowMs = Date.now();
+  return nodes.map((n) => {
+    const p = summaries.get(n.uuid);
+    const capacity: Record<string, number> = {};
+    const used: Record<string, number> = {};
+    for (const [rc, r] of Object.entries(p?.resources ?? {})) {
+      capacity[rc] = r.capacity;
+      used[rc] = r.used;
+    }
+    let arch: string | undefined;
+    try { arch = (JSON.parse(n.cpu_info) as { arch?: string }).arch; } catch { arch = undefined; }
+    return {
+      host: n.host, nodeUuid: n.uuid, enabled: !n.disabled, disabledReason: n.disabled_reason,
+      up: isServiceUp(ctx, { id: n.id, host: n.host, binary: n.binary, topic: n.topic, disabled: n.disabled, disabled_reason: n.disabled_reason, forced_down: n.forced_down, last_seen_up: n.last_seen_up, version: n.version, uuid: n.service_uuid, created_at: n.created_at, updated_at: n.updated_at }, nowMs),
+      availabilityZone: ctx.config.compute.defaultAvailabilityZone,
+      capacity, used, traits: p?.traits ?? [], aggregates: (p?.aggregates ?? []).map((uuid) => ({ uuid, name: uuid, metadata: {} })),
+      instances: instances.get(n.host) ?? [], hypervisorType: n.hypervisor_type, ...(arch ? { cpuArch: arch } : {}),
+    };
+  });
+}
+
+/** The scheduler's request for one instance, with its server group's members and their hosts. */
+export async function requestSpec(ctx: ComputeContext, req: PlaceRequest): Promise<RequestSpec> {
+  let serverGroup: RequestSpec['serverGroup'] = null;
+  if (req.groupId) {
+    const group = await ctx.db.selectFrom('server_group').selectAll().where('id', '=', req.groupId).executeTakeFirst();
+    if (group) {
+      const members = await ctx.db.selectFrom('server_group_member')
+        .innerJoin('instance', 'instance.id', 'server_group_member.instance_uuid')
+        .select(['instance.id', 'instance.host']).where('server_group_member.group_id', '=', group.id).where('instance.deleted', '=', 0).execute();
+      const rules = JSON.parse(group.rules || '{}') as { max_server_per_host?: number };
+      serverGroup = {
+        policy: group.policy as ServerGroupPolicy,
+        members: members.map((m) => m.id).filter((id) => id !== req.instanceUuid),
+        hosts: [...new Set(members.filter((m) => m.host && m.id !== req.instanceUuid).map((m) => m.host as string))],
+        ...(rules.max_server_per_host ? { maxServerPerHost: rules.max_server_per_host } : {}),
+      };
+    }
+  }
+  const f = req.flavor;
+  return {
+    instanceUuid: req.instanceUuid,
+    flavor: { name: f.name, vcpus: f.vcpus, memoryMb: f.memoryMb, rootGb: f.rootGb, ephemeralGb: f.ephemeralGb, swapMb: f.swapMb, extraSpecs: f.extraSpecs },
+    image: req.image,
+    availabilityZone: req.availabilityZone,
+    serverGroup,
+    hints: req.hints,
+    numInstances: 1,
+  };
+}
