@@ -98,7 +98,7 @@ describe('placement allocations and usages', () => {
   it('refuses bad bodies and unknown names (400)', async () => {
     const rp = await p.provider('bad-rp', { VCPU: { total: 4 } });
     const consumer = crypto.randomUUID();
-    const put = (body: unknown, version?: string, c = consumer) => p.call('PUT', `/allocations/${c}`, { body, version });
+    const put = (body: unknown, version?: string, c: string = consumer) => p.call('PUT', `/allocations/${c}`, { body, version });
     const ok = { allocations: { [rp.uuid]: { resources: { VCPU: 1 } } }, project_id: 'p', user_id: 'u', consumer_generation: null };
     assert.equal((await put(ok, undefined, 'not-a-uuid')).status, 400);
     for (const body of [

@@ -103,7 +103,7 @@ describe('placement resource providers', () => {
     const agg2 = crypto.randomUUID();
     const big = await p.provider('list-big', { VCPU: { total: 16 }, MEMORY_MB: { total: 32768 } });
     const small = await p.provider('list-small', { VCPU: { total: 2 }, MEMORY_MB: { total: 1024 } });
-    const stepped = await p.provider('list-stepped', { VCPU: { total: 16, step_size: 4 }, MEMORY_MB: { total: 32768, max_unit: 256 } });
+    await p.provider('list-stepped', { VCPU: { total: 16, step_size: 4 }, MEMORY_MB: { total: 32768, max_unit: 256 } });
     assert.equal((await p.call('PUT', `/resource_providers/${big.uuid}/aggregates`, { body: { aggregates: [agg1, agg2], resource_provider_generation: big.generation } })).status, 200);
     assert.equal((await p.call('PUT', `/resource_providers/${small.uuid}/aggregates`, { body: { aggregates: [agg1], resource_provider_generation: small.generation } })).status, 200);
     assert.equal((await p.call('PUT', '/traits/CUSTOM_FAST')).status, 201);

@@ -24,7 +24,8 @@ describe('placement versions, microversions, auth and errors', () => {
   });
 
   it('negotiates the microversion and echoes it', async () => {
-    for (const [asked, answered] of [['placement 1.14', 'placement 1.14'], ['placement latest', 'placement 1.28'], ['compute 2.60, placement 1.6', 'placement 1.6'], ['compute 2.60', 'placement 1.0']]) {
+    const cases: [string, string][] = [['placement 1.14', 'placement 1.14'], ['placement latest', 'placement 1.28'], ['compute 2.60, placement 1.6', 'placement 1.6'], ['compute 2.60', 'placement 1.0']];
+    for (const [asked, answered] of cases) {
       const res = await api(s.url, 'GET', '/placement/resource_providers', { token: s.admin.token, headers: { 'openstack-api-version': asked } });
       assert.equal(res.status, 200, asked);
       assert.equal(res.headers.get('openstack-api-version'), answered, asked);

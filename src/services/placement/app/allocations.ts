@@ -3,8 +3,10 @@
 // providers (uuid order), checks the capacity rule against usage read under those locks,
 // writes, and bumps provider and consumer generations. Concurrent claims therefore never
 // over-commit a provider: the loser of a race sees the winner's usage and gets a 409.
+import { sql, type Kysely } from 'kysely';
 import { BadRequest, Conflict } from '../../../core/errors.ts';
 import { isUniqueViolation } from '../../../db/database.ts';
+import type { PlacementDB } from '../db/schema.ts';
 import { capacityOf, unitViolation } from './capacity.ts';
 import type { PlacementContext } from './context.ts';
 import { concurrentUpdate, providerNotFound } from './errors.ts';
@@ -38,6 +40,23 @@ export type ClaimRequest = {
 export const INCOMPLETE_CONSUMER_ID = '00000000-0000-0000-0000-000000000000';
 
 const now = () => new Date().toISOString();
+
+/**
+ * Recomputes provider_inventory.used of these (locked) providers from their allocation rows
+ * and bumps their generations: the last step of every allocation write.
+ */
+async function afterAllocationWrite(tx: Kysely<PlacementDB>, providers: Map<string, { generation: number }>): Promise<void> {
+  const uuids = [...providers.keys()];
+  if (uuids.length === 0) return;
+  await tx.updateTable('provider_inventory')
+    .set({ used: sql<number>`coalesce((select sum(a.used) from provider_allocation a
+      where a.provider_uuid = provider_inventory.provider_uuid and a.resource_class = provider_inventory.resource_class), 0)` })
+    .where('provider_uuid', 'in', uuids).execute();
+  for (const [uuid, rp] of providers) {
+    await tx.updateTable('resource_provider').set({ generation: rp.generation + 1 }).where('uuid', '=', uuid).execute();
+  }
+}
+
 const unable = (message: string) => new Conflict(`Unable to allocate inventory: ${message}`);
 
 function checkShape(items: ConsumerAllocations[]): void {
@@ -139,12 +158,7 @@ export async function replaceAllocations(ctx: PlacementContext, items: ConsumerA
           Object.entries(resources).map(([rc, n]) => ({ provider_uuid: rp, consumer_uuid: item.consumerUuid, resource_class: rc, used: n, created_at: at })));
         await tx.insertInto('provider_allocation').values(rows).execute();
       }
-      const touched = [...providers.keys()];
-      if (touched.length) {
-        for (const [uuid, rp] of providers) {
-          await tx.updateTable('resource_provider').set({ generation: rp.generation + 1 }).where('uuid', '=', uuid).execute();
-        }
-      }
+      await afterAllocationWrite(tx, providers);
       return generations;
     });
   } catch (e) {
@@ -174,9 +188,7 @@ export async function deleteAllocations(ctx: PlacementContext, consumerUuid: str
     const locked = await lockProviders(ctx, tx, providers);
     await tx.deleteFrom('provider_allocation').where('consumer_uuid', '=', consumerUuid).execute();
     await tx.deleteFrom('allocation_consumer').where('uuid', '=', consumerUuid).execute();
-    for (const [uuid, rp] of locked) {
-      await tx.updateTable('resource_provider').set({ generation: rp.generation + 1 }).where('uuid', '=', uuid).execute();
-    }
+    await afterAllocationWrite(tx, locked);
     return true;
   });
 }

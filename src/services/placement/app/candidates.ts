@@ -1,9 +1,12 @@
 // Which providers can take a request, and what they look like: the set-based queries behind
 // GET /resource_providers filters, GET /allocation_candidates and the scheduler's in-process
-// calls. One SQL statement selects the fitting providers (inventory joined with the grouped
-// sum of allocations, one row per requested class, kept when every class fits); summaries
-// then take one query each for inventory+usage, traits and aggregates, whatever the number
-// of providers (no per-provider queries).
+// calls. One SQL statement selects the fitting providers (inventory rows of the requested
+// classes, each with its usage, kept when every class fits; traits and aggregates as
+// semi-joins); summaries then take one query each for inventory, traits and aggregates,
+// whatever the number of providers (no per-provider queries). Usage is read from
+// provider_inventory.used, which every allocation write recomputes in its transaction: summing
+// all allocations per request cost time in proportion to the allocations (25 ms for 40 per
+// host at 1,000 hosts on SQLite), the column costs nothing extra.
 import { sql, type SqlBool } from 'kysely';
 import { BadRequest } from '../../../core/errors.ts';
 import type { ResourceProviderRow } from '../db/schema.ts';
@@ -73,6 +76,10 @@ const unique = (xs: string[] | undefined) => [...new Set(xs ?? [])];
 
 /** The providers matching every part of the filter, oldest first. */
 export async function matchingProviders(ctx: PlacementContext, f: ProviderFilter, limit?: number): Promise<ResourceProviderRow[]> {
+  return matchingQuery(ctx, f, limit).execute();
+}
+
+function matchingQuery(ctx: PlacementContext, f: ProviderFilter, limit?: number) {
   const db = ctx.db;
   let q = db.selectFrom('resource_provider as rp').selectAll('rp');
   if (f.uuid !== undefined) q = q.where('rp.uuid', '=', f.uuid);
@@ -94,18 +101,14 @@ export async function matchingProviders(ctx: PlacementContext, f: ProviderFilter
   }
   const wanted = Object.entries(f.resources ?? {});
   if (wanted.length) {
-    const classes = wanted.map(([rc]) => rc);
-    const usage = db.selectFrom('provider_allocation')
-      .select(['provider_uuid', 'resource_class', (eb) => eb.fn.sum<number>('used').as('used')])
-      .where('resource_class', 'in', classes)
-      .groupBy(['provider_uuid', 'resource_class']);
-    // The capacity rule of capacity.ts, per requested class.
+    // The capacity rule of capacity.ts, per requested class, on inventory rows that carry
+    // their usage (provider_inventory.used); a provider fits when every class does.
     const fitsClass = ([rc, amount]: [string, number]) => sql<SqlBool>`(i.resource_class = ${rc}
       and i.min_unit <= ${amount} and i.max_unit >= ${amount} and ${amount} % i.step_size = 0
-      and coalesce(u.used, 0) + ${amount} <= (i.total - i.reserved) * i.allocation_ratio)`;
+      and i.used + ${amount} <= (i.total - i.reserved) * i.allocation_ratio)`;
     const fitting = db.selectFrom('provider_inventory as i')
-      .leftJoin(usage.as('u'), (j) => j.onRef('u.provider_uuid', '=', 'i.provider_uuid').onRef('u.resource_class', '=', 'i.resource_class'))
       .select('i.provider_uuid')
+      .where('i.resource_class', 'in', wanted.map(([rc]) => rc))
       .where((eb) => eb.or(wanted.map(fitsClass)))
       .groupBy('i.provider_uuid')
       .having(sql`count(*)`, '=', wanted.length);
@@ -113,7 +116,7 @@ export async function matchingProviders(ctx: PlacementContext, f: ProviderFilter
   }
   q = q.orderBy('rp.created_at').orderBy('rp.uuid');
   if (limit !== undefined) q = q.limit(limit);
-  return q.execute();
+  return q;
 }
 
 function checkAmounts(resources: Record<string, number>): void {
@@ -136,59 +139,65 @@ export async function allocationCandidates(ctx: PlacementContext, query: Candida
     assertClassesExist(ctx, Object.keys(query.resources)),
     assertTraitsExist(ctx, [...(query.required ?? []), ...(query.forbidden ?? [])]),
   ]);
-  const rows = await matchingProviders(ctx, query, query.limit);
-  const summaries = await summariesOf(ctx, rows);
+  const summaries = await summariesOf(ctx, matchingQuery(ctx, query, query.limit));
   return {
-    allocationRequests: rows.map((r) => ({ [r.uuid]: { ...query.resources } })),
-    providerSummaries: Object.fromEntries(summaries.map((s) => [s.uuid, s])),
+    allocationRequests: summaries.map((p) => ({ [p.uuid]: { ...query.resources } })),
+    providerSummaries: Object.fromEntries(summaries.map((p) => [p.uuid, p])),
   };
 }
 
 /** Summaries of the given providers (all providers when no uuids are given); unknown uuids are skipped. */
 export async function providerSummaries(ctx: PlacementContext, uuids?: string[]): Promise<ProviderSummary[]> {
-  const rows: ResourceProviderRow[] = [];
-  if (uuids === undefined) {
-    rows.push(...await ctx.db.selectFrom('resource_provider').selectAll().orderBy('created_at').orderBy('uuid').execute());
-  } else {
-    for (let i = 0; i < uuids.length; i += CHUNK) {
-      const chunk = uuids.slice(i, i + CHUNK);
-      if (chunk.length) rows.push(...await ctx.db.selectFrom('resource_provider').selectAll().where('uuid', 'in', chunk).execute());
-    }
-    const order = new Map(uuids.map((u, i) => [u, i]));
-    rows.sort((a, b) => (order.get(a.uuid) ?? 0) - (order.get(b.uuid) ?? 0));
+  const all = ctx.db.selectFrom('resource_provider as rp').selectAll('rp');
+  if (uuids === undefined) return summariesOf(ctx, all);
+  const out: ProviderSummary[] = [];
+  for (let i = 0; i < uuids.length; i += CHUNK) {
+    const chunk = uuids.slice(i, i + CHUNK);
+    if (chunk.length) out.push(...await summariesOf(ctx, all.where('rp.uuid', 'in', chunk)));
   }
-  return summariesOf(ctx, rows);
+  const order = new Map(uuids.map((u, i) => [u, i]));
+  return out.sort((a, b) => (order.get(a.uuid) ?? 0) - (order.get(b.uuid) ?? 0));
 }
 
-async function summariesOf(ctx: PlacementContext, rows: ResourceProviderRow[]): Promise<ProviderSummary[]> {
-  const byUuid = new Map<string, ProviderSummary>(rows.map((r) => [r.uuid, {
-    uuid: r.uuid, name: r.name, generation: r.generation, parentProviderUuid: r.parent_uuid, rootProviderUuid: r.root_uuid,
-    resources: {}, traits: [], aggregates: [],
-  }]));
-  for (let i = 0; i < rows.length; i += CHUNK) {
-    const chunk = rows.slice(i, i + CHUNK).map((r) => r.uuid);
-    const usage = ctx.db.selectFrom('provider_allocation')
-      .select(['provider_uuid', 'resource_class', (eb) => eb.fn.sum<number>('used').as('used')])
-      .where('provider_uuid', 'in', chunk)
-      .groupBy(['provider_uuid', 'resource_class']);
-    const [inventories, traits, aggregates] = await Promise.all([
-      ctx.db.selectFrom('provider_inventory as i')
-        .leftJoin(usage.as('u'), (j) => j.onRef('u.provider_uuid', '=', 'i.provider_uuid').onRef('u.resource_class', '=', 'i.resource_class'))
-        .selectAll('i').select(sql<number>`coalesce(u.used, 0)`.as('used'))
-        .where('i.provider_uuid', 'in', chunk).orderBy('i.resource_class').execute(),
-      ctx.db.selectFrom('provider_trait').selectAll().where('provider_uuid', 'in', chunk).orderBy('trait').execute(),
-      ctx.db.selectFrom('provider_aggregate').selectAll().where('provider_uuid', 'in', chunk).orderBy('aggregate_uuid').execute(),
-    ]);
-    for (const inv of inventories) {
-      const s = byUuid.get(inv.provider_uuid);
-      if (!s) continue;
-      s.resources[inv.resource_class] = {
-        capacity: Math.floor(capacityOf(inv)), used: Number(inv.used), total: inv.total, reserved: inv.reserved,
-        minUnit: inv.min_unit, maxUnit: inv.max_unit, stepSize: inv.step_size, allocationRatio: inv.allocation_ratio,
+type ProvidersQuery = ReturnType<typeof matchingQuery>;
+
+/**
+ * One statement for everything a summary needs: the providers (with their traits and
+ * aggregates folded into one text column each) joined with their inventory rows.
+ */
+async function summariesOf(ctx: PlacementContext, providers: ProvidersQuery): Promise<ProviderSummary[]> {
+  const fold = (column: string, table: 'provider_trait' | 'provider_aggregate') => {
+    const agg = ctx.engine === 'postgres' ? sql`string_agg(${sql.ref(column)}, ' ')` : sql`group_concat(${sql.ref(column)}, ' ')`;
+    return sql<string | null>`(select ${agg} from ${sql.table(table)} x where x.provider_uuid = rp.uuid)`;
+  };
+  const withNames = providers.select([fold('x.trait', 'provider_trait').as('traits'), fold('x.aggregate_uuid', 'provider_aggregate').as('aggregates')]);
+  const rows = await ctx.db.selectFrom(withNames.as('p'))
+    .leftJoin('provider_inventory as i', 'i.provider_uuid', 'p.uuid')
+    .select(['p.uuid', 'p.name', 'p.generation', 'p.parent_uuid', 'p.root_uuid', 'p.created_at', 'p.traits', 'p.aggregates',
+      'i.resource_class', 'i.total', 'i.reserved', 'i.min_unit', 'i.max_unit', 'i.step_size', 'i.allocation_ratio', 'i.used'])
+    .execute();
+  // Ordered here rather than by the database: sorting the joined rows there costs more.
+  const byUuid = new Map<string, ProviderSummary>();
+  const created = new Map<string, string>();
+  const words = (text: string | null) => (text ? text.split(' ').sort() : []);
+  for (const r of rows) {
+    let s = byUuid.get(r.uuid);
+    if (!s) {
+      s = {
+        uuid: r.uuid, name: r.name, generation: r.generation, parentProviderUuid: r.parent_uuid, rootProviderUuid: r.root_uuid,
+        resources: {}, traits: words(r.traits), aggregates: words(r.aggregates),
       };
+      byUuid.set(r.uuid, s);
+      created.set(r.uuid, r.created_at);
     }
-    for (const t of traits) byUuid.get(t.provider_uuid)?.traits.push(t.trait);
-    for (const a of aggregates) byUuid.get(a.provider_uuid)?.aggregates.push(a.aggregate_uuid);
+    if (r.resource_class === null) continue;
+    const inv = { total: r.total as number, reserved: r.reserved as number, allocation_ratio: r.allocation_ratio as number };
+    s.resources[r.resource_class] = {
+      capacity: Math.floor(capacityOf(inv)), used: Number(r.used), total: inv.total, reserved: inv.reserved,
+      minUnit: r.min_unit as number, maxUnit: r.max_unit as number, stepSize: r.step_size as number, allocationRatio: inv.allocation_ratio,
+    };
   }
-  return [...byUuid.values()];
+  const keyed = [...byUuid.values()].map((p) => ({ p, key: `${created.get(p.uuid) ?? ''} ${p.uuid}` }));
+  keyed.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+  return keyed.map((k) => k.p);
 }

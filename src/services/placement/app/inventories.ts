@@ -155,7 +155,8 @@ async function writeRows(tx: Kysely<PlacementDB>, uuid: string, wanted: Record<s
   for (const [rc, inv] of Object.entries(wanted)) {
     const created = existing.get(rc);
     if (created === undefined) {
-      await tx.insertInto('provider_inventory').values({ provider_uuid: uuid, resource_class: rc, ...inv, created_at: at, updated_at: at }).execute();
+      // Nothing of a class can be allocated without its inventory (claims refuse it), so a new row starts unused.
+      await tx.insertInto('provider_inventory').values({ provider_uuid: uuid, resource_class: rc, ...inv, used: 0, created_at: at, updated_at: at }).execute();
     } else {
       await tx.updateTable('provider_inventory').set({ ...inv, updated_at: at }).where('provider_uuid', '=', uuid).where('resource_class', '=', rc).execute();
     }

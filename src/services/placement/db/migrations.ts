@@ -33,6 +33,9 @@ const initial: Migration = {
       .addColumn('step_size', 'integer', (c) => c.notNull())
       // double precision, not real: PostgreSQL's real would turn 0.9 into 0.899999976.
       .addColumn('allocation_ratio', 'double precision', (c) => c.notNull())
+      // Σ provider_allocation.used of this provider and class, refreshed by every allocation
+      // write in its transaction: allocation candidates read it instead of summing allocations.
+      .addColumn('used', 'integer', (c) => c.notNull().defaultTo(0))
       .addColumn('created_at', 'varchar(40)', (c) => c.notNull())
       .addColumn('updated_at', 'varchar(40)', (c) => c.notNull())
       .addPrimaryKeyConstraint('provider_inventory_pk', ['provider_uuid', 'resource_class'])
