@@ -20,6 +20,9 @@ import { createImageContext, imageService } from './services/image/service.ts';
 import type { ComputeContext } from './services/compute/app/context.ts';
 import type { ComputeDB } from './services/compute/db/schema.ts';
 import { computeService, createComputeContext } from './services/compute/service.ts';
+import type { PlacementContext } from './services/placement/app/context.ts';
+import type { PlacementDB } from './services/placement/db/schema.ts';
+import { createPlacementContext, placementService } from './services/placement/service.ts';
 import { IdentityClient } from './http/identity-client.ts';
 import { InjectTransport, ServiceClient, ServiceTokenSource, type Transport, type TransportRequest } from './http/service-client.ts';
 
@@ -43,6 +46,8 @@ export type Cloud = {
   bootstrap: BootstrapResult;
   images: ImageContext;
   compute: ComputeContext;
+  /** Placement's app context: the scheduler calls placement/app/ with it in-process. */
+  placement: PlacementContext;
   secrets: Secrets;
   close(): Promise<void>;
 };
@@ -65,10 +70,11 @@ export async function createCloud(config: Config, log: Logger): Promise<Cloud> {
     const images = await createImageContext(database.db as unknown as Kysely<ImageDB>, config, log);
     const identityClient = new IdentityClient(serviceClient);
     const image = imageService(images, identityClient);
+    const placement = await createPlacementContext(database.db as unknown as Kysely<PlacementDB>, database.engine, config, log);
     const compute = await createComputeContext(database.db as unknown as Kysely<ComputeDB>, config, log, bus);
     const app = await buildServer({
       logger: log,
-      services: [identityService(identity), image, computeService(compute, identityClient)],
+      services: [identityService(identity), image, placementService(placement, identityClient), computeService(compute, identityClient)],
       health: async () => {
         await sql`select 1`.execute(database.db);
         return { database: database.engine };
@@ -76,7 +82,7 @@ export async function createCloud(config: Config, log: Logger): Promise<Cloud> {
     });
     bound.server = app;
     return {
-      app, bus, identity, bootstrap, images, compute, secrets,
+      app, bus, identity, bootstrap, images, placement, compute, secrets,
       async close() {
         await app.close();
         await image.close();

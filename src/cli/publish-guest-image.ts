@@ -1,9 +1,8 @@
 // `./nubo up` makes Nubo's own guest image available to everybody as the public image
 // `nubo-tiny`, once: it talks to the running cloud's APIs as admin, as any client would.
-import { createReadStream, statSync } from 'node:fs';
-import { Readable } from 'node:stream';
 import type { Secrets } from '../cloud.ts';
 import type { Config } from '../core/config.ts';
+import { ImageDataClient } from '../http/image-data-client.ts';
 import { HttpTransport, ServiceClient, ServiceTokenSource } from '../http/service-client.ts';
 
 export const GUEST_IMAGE_NAME = 'nubo-tiny';
@@ -28,13 +27,6 @@ export async function publishGuestImage(config: Config, secrets: Secrets, file: 
     os_distro: 'nubo', os_type: 'linux', hw_disk_bus: 'virtio', hw_vif_model: 'virtio', min_ram: 128,
   } });
   const id = image.id;
-  // The data streams from the file (ServiceClient speaks JSON only).
-  const res = await fetch(`${config.publicUrl}${path}/${id}/file`, {
-    method: 'PUT',
-    headers: { 'x-auth-token': await tokens.token(), 'content-type': 'application/octet-stream', 'content-length': String(statSync(file).size) },
-    body: Readable.toWeb(createReadStream(file)) as ReadableStream,
-    duplex: 'half',
-  });
-  if (res.status !== 204) throw new Error(`uploading ${GUEST_IMAGE_NAME}: HTTP ${res.status} ${await res.text()}`);
+  await new ImageDataClient(config.publicUrl, tokens).upload(id, file);
   return { id, uploaded: true };
 }

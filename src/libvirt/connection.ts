@@ -36,6 +36,12 @@ export type SnapshotRef = { name: string; domain: DomainRef };
 export type BlockStats = { rdReq: bigint; rdBytes: bigint; wrReq: bigint; wrBytes: bigint; errs: bigint };
 export type InterfaceStats = { rxBytes: bigint; rxPackets: bigint; rxErrs: bigint; rxDrop: bigint; txBytes: bigint; txPackets: bigint; txErrs: bigint; txDrop: bigint };
 
+/** virConnectListAllDomainsFlags (the common filters; 0 = every domain). */
+export const ListDomainsFlags = { ACTIVE: 1, INACTIVE: 2, PERSISTENT: 4, TRANSIENT: 8 } as const;
+
+/** virDomainDefineFlags. */
+export const DefineFlags = { VALIDATE: 1 } as const;
+
 /** virDomainModificationImpact / device flags. */
 export const DeviceFlags = { CURRENT: 0, LIVE: 1, CONFIG: 2 } as const;
 
@@ -67,7 +73,8 @@ export interface LibvirtConnection {
   lookupByName(name: string): Promise<DomainRef>;
   lookupByUUID(uuid: string): Promise<DomainRef>;
 
-  defineXML(xml: string): Promise<DomainRef>;
+  /** flags: DefineFlags (VALIDATE checks the XML against libvirt's schema). */
+  defineXML(xml: string, flags?: number): Promise<DomainRef>;
   undefine(dom: DomainRef, flags?: number): Promise<void>;
   create(dom: DomainRef, flags?: number): Promise<void>;
   destroy(dom: DomainRef, flags?: number): Promise<void>;
@@ -109,7 +116,14 @@ export interface LibvirtConnection {
 /** libvirt's virErrorNumber values the driver branches on. */
 export const ErrorCode = {
   NO_DOMAIN: 42, OPERATION_INVALID: 55, NO_DOMAIN_SNAPSHOT: 72, OPERATION_FAILED: 9, INTERNAL_ERROR: 1,
+  NO_SUPPORT: 3, NO_CONNECT: 5, INVALID_ARG: 8, XML_ERROR: 27, DOM_EXIST: 28, RPC: 39, AUTH_FAILED: 45,
 } as const;
+
+/** virErrorDomain: which part of libvirt raised the error (RPC = the client's own transport errors). */
+export const ErrorDomain = { RPC: 7, QEMU: 10, REMOTE: 13, DOMAIN: 20, DOMAIN_SNAPSHOT: 35 } as const;
+
+/** virErrorLevel. */
+export const ErrorLevel = { WARNING: 1, ERROR: 2 } as const;
 
 /** An error libvirt reported (remote_error): its code, domain (subsystem), level and message. */
 export class LibvirtError extends Error {

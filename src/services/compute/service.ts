@@ -11,9 +11,19 @@ import { migrate } from '../../db/database.ts';
 import { callerResolver } from '../../http/caller.ts';
 import type { IdentityClient } from '../../http/identity-client.ts';
 import type { ServiceModule } from '../../http/service.ts';
+import { flavorRoutes } from './api/flavors.ts';
+import { keypairRoutes } from './api/keypairs.ts';
+import { availabilityZoneRoutes } from './api/availability-zones.ts';
+import { hypervisorRoutes } from './api/hypervisors.ts';
+import { limitRoutes } from './api/limits.ts';
 import { microversionHooks } from './api/microversion.ts';
+import { quotaRoutes } from './api/quotas.ts';
+import { serverGroupRoutes } from './api/server-groups.ts';
+import { serviceRoutes } from './api/services.ts';
+import { usageRoutes } from './api/usage.ts';
 import { versionRoutes } from './api/versions.ts';
 import type { ComputeContext } from './app/context.ts';
+import { ensureDefaultFlavors } from './app/flavors.ts';
 import { computeMigrations } from './db/migrations.ts';
 import type { ComputeDB } from './db/schema.ts';
 import { computePolicy } from './policy.ts';
@@ -22,7 +32,9 @@ export async function createComputeContext(db: Kysely<ComputeDB>, config: Config
   await migrate(db as Kysely<unknown>, 'compute', computeMigrations);
   const policyFile = process.env.NUBO_COMPUTE_POLICY_FILE;
   const overrides = policyFile ? parsePolicyOverrides(await readFile(policyFile, 'utf8')) : {};
-  return { db, config, log, bus, policy: new PolicyEnforcer(computePolicy, overrides) };
+  const ctx: ComputeContext = { db, config, log, bus, policy: new PolicyEnforcer(computePolicy, overrides) };
+  await ensureDefaultFlavors(ctx);
+  return ctx;
 }
 
 /** Nova's fault keys by status (nova/api/openstack/wsgi.py). */
@@ -39,7 +51,6 @@ export function novaError(err: NuboError): unknown {
 
 export function computeService(ctx: ComputeContext, identity: IdentityClient): ServiceModule {
   const caller = callerResolver(identity);
-  void caller;
   return {
     name: 'compute',
     prefix: '/compute',
@@ -51,6 +62,15 @@ export function computeService(ctx: ComputeContext, identity: IdentityClient): S
         // Unknown paths under /v2.1 go through the hooks too (their 404 names the version).
         v21.setNotFoundHandler(async () => { throw new NotFound('The resource could not be found.'); });
         // Route modules register here, each given (v21, ctx, caller).
+        flavorRoutes(v21, ctx, caller);
+        keypairRoutes(v21, ctx, caller);
+        serverGroupRoutes(v21, ctx, caller);
+        quotaRoutes(v21, ctx, caller);
+        limitRoutes(v21, ctx, caller);
+        availabilityZoneRoutes(v21, ctx, caller);
+        serviceRoutes(v21, ctx, caller);
+        hypervisorRoutes(v21, ctx, caller);
+        usageRoutes(v21, ctx, caller);
       }, { prefix: '/v2.1' });
     },
   };

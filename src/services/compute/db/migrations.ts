@@ -194,4 +194,19 @@ const initial: Migration = {
   },
 };
 
-export const computeMigrations: Record<string, Migration> = { '0001_initial': initial };
+// Nova shows a keypair's integer id (GET /os-keypairs/{name}; Tempest requires it). The column
+// is filled from the compute_counter row 'keypair_id' at insert; rows from before get theirs here.
+const keypairId: Migration = {
+  async up(db: Kysely<unknown>) {
+    await db.schema.alterTable('keypair').addColumn('id', 'integer').execute();
+    await db.schema.createIndex('keypair_id').on('keypair').column('id').unique().execute();
+    const k = db as Kysely<{ keypair: { user_id: string; name: string; created_at: string; id: number | null }; compute_counter: { name: string; value: number } }>;
+    const rows = await k.selectFrom('keypair').select(['user_id', 'name']).orderBy('created_at').execute();
+    for (const [i, r] of rows.entries()) {
+      await k.updateTable('keypair').set({ id: i + 1 }).where('user_id', '=', r.user_id).where('name', '=', r.name).execute();
+    }
+    await k.insertInto('compute_counter').values({ name: 'keypair_id', value: rows.length }).execute();
+  },
+};
+
+export const computeMigrations: Record<string, Migration> = { '0001_initial': initial, '0002_keypair_id': keypairId };

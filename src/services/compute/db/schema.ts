@@ -80,7 +80,8 @@ export type FlavorRow = {
 export type FlavorExtraSpecRow = { flavor_id: string; key: string; value: string };
 export type FlavorAccessRow = { flavor_id: string; project_id: string };
 
-export type KeypairRow = { user_id: string; name: string; fingerprint: string; public_key: string; type: string; created_at: string };
+/** id: Nova's integer keypair id (migration 0002; allocated from compute_counter 'keypair_id'). */
+export type KeypairRow = { user_id: string; name: string; fingerprint: string; public_key: string; type: string; created_at: string; id: number };
 
 export type ServerGroupRow = { id: string; name: string; policy: string; rules: string; project_id: string; user_id: string; created_at: string };
 export type ServerGroupMemberRow = { group_id: string; instance_uuid: string };

@@ -1,0 +1,63 @@
+// os-hypervisors at 2.1 (admin). Ids are integers (the host's nova-compute service id: see
+// app/hypervisors.ts); cpu_info is the JSON text the driver reported (an object only from
+// 2.28). `servers` appears only on hypervisors that have instances, as in Nova at 2.1.
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { ProjectCaller } from '../../../http/caller.ts';
+import { authorize } from '../app/authorize.ts';
+import type { ComputeContext } from '../app/context.ts';
+import { freeDiskGb, freeRamMb, getHypervisor, hypervisorStatistics, listHypervisors, searchHypervisors, type Hypervisor } from '../app/hypervisors.ts';
+
+type Caller = (req: FastifyRequest) => Promise<ProjectCaller>;
+
+const POLICY = 'os_compute_api:os-hypervisors';
+
+export function hypervisorSummaryView(h: Hypervisor) {
+  return { id: h.id, hypervisor_hostname: h.node.hypervisor_hostname, state: h.state, status: h.status };
+}
+
+export function hypervisorDetailView(h: Hypervisor) {
+  return {
+    ...hypervisorSummaryView(h),
+    vcpus: h.node.vcpus, memory_mb: h.node.memory_mb, local_gb: h.node.local_gb,
+    vcpus_used: h.vcpusUsed, memory_mb_used: h.memoryMbUsed, local_gb_used: h.localGbUsed,
+    hypervisor_type: h.node.hypervisor_type, hypervisor_version: h.node.hypervisor_version,
+    free_ram_mb: freeRamMb(h), free_disk_gb: freeDiskGb(h),
+    current_workload: h.currentWorkload, running_vms: h.runningVms,
+    // Nubo does not measure the real free space under overlays: what flavors leave free is the best lower bound it has.
+    disk_available_least: freeDiskGb(h),
+    host_ip: h.node.host_ip, cpu_info: h.node.cpu_info,
+    service: { host: h.service.host, id: h.service.id, disabled_reason: h.service.disabled_reason },
+  };
+}
+
+const withServers = (h: Hypervisor) => ({ ...hypervisorSummaryView(h), ...(h.servers.length ? { servers: h.servers } : {}) });
+
+export function hypervisorRoutes(app: FastifyInstance, ctx: ComputeContext, caller: Caller): void {
+  const admin = async (req: FastifyRequest) => authorize(ctx, await caller(req), POLICY);
+  type Id = { Params: { id: string } };
+
+  app.get('/os-hypervisors', async (req) => {
+    await admin(req);
+    return { hypervisors: (await listHypervisors(ctx)).map(hypervisorSummaryView) };
+  });
+  app.get('/os-hypervisors/detail', async (req) => {
+    await admin(req);
+    return { hypervisors: (await listHypervisors(ctx)).map(hypervisorDetailView) };
+  });
+  app.get('/os-hypervisors/statistics', async (req) => {
+    await admin(req);
+    return { hypervisor_statistics: await hypervisorStatistics(ctx) };
+  });
+  app.get<Id>('/os-hypervisors/:id', async (req) => {
+    await admin(req);
+    return { hypervisor: hypervisorDetailView(await getHypervisor(ctx, req.params.id)) };
+  });
+  app.get<Id>('/os-hypervisors/:id/search', async (req) => {
+    await admin(req);
+    return { hypervisors: (await searchHypervisors(ctx, req.params.id)).map(hypervisorSummaryView) };
+  });
+  app.get<Id>('/os-hypervisors/:id/servers', async (req) => {
+    await admin(req);
+    return { hypervisors: (await searchHypervisors(ctx, req.params.id)).map(withServers) };
+  });
+}

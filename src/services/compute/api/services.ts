@@ -1,0 +1,75 @@
+// os-services at 2.1 (admin): integer ids; enable/disable/disable-log-reason name the service
+// by {"host", "binary"} in the body; force-down arrives with 2.11, so here it is an unknown
+// action (404), as Nova answers it at 2.1.
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { Type, type Static } from 'typebox';
+import { BadRequest, NotFound } from '../../../core/errors.ts';
+import { parseIso } from '../../../core/time.ts';
+import type { ProjectCaller } from '../../../http/caller.ts';
+import { authorize } from '../app/authorize.ts';
+import type { ComputeContext } from '../app/context.ts';
+import { deleteService, isServiceUp, listServices, serviceZone, setServiceDisabled } from '../app/services.ts';
+import type { ComputeServiceRow } from '../db/schema.ts';
+
+type Caller = (req: FastifyRequest) => Promise<ProjectCaller>;
+
+/** Nova serialises its naive UTC datetimes as 2012-10-29T13:42:02.000000 (no zone): os-services, zones and usage use that form. */
+export function novaTime(t: string | number | null): string | null {
+  const ms = typeof t === 'number' ? t : t === null ? null : parseIso(t);
+  if (ms === null) return null;
+  return new Date(ms).toISOString().replace(/\.(\d{3})Z$/, '.$1000');
+}
+
+const ServiceUpdate = Type.Object({
+  host: Type.String({ minLength: 1, maxLength: 255, pattern: '^[a-zA-Z0-9-._]*$' }),
+  binary: Type.String({ minLength: 1, maxLength: 255 }),
+  disabled_reason: Type.Optional(Type.String({ minLength: 1, maxLength: 255 })),
+}, { additionalProperties: false });
+
+const POLICY = 'os_compute_api:os-services';
+
+export function serviceView(ctx: ComputeContext, s: ComputeServiceRow, now: number) {
+  return {
+    id: s.id, binary: s.binary, host: s.host, zone: serviceZone(ctx, s),
+    status: s.disabled ? 'disabled' : 'enabled', state: isServiceUp(ctx, s, now) ? 'up' : 'down',
+    updated_at: novaTime(s.last_seen_up ?? s.updated_at), disabled_reason: s.disabled_reason,
+  };
+}
+
+export function serviceRoutes(app: FastifyInstance, ctx: ComputeContext, caller: Caller): void {
+  app.get('/os-services', async (req) => {
+    authorize(ctx, await caller(req), POLICY);
+    const q = req.query as Record<string, unknown>;
+    const str = (v: unknown) => (typeof v === 'string' && v ? v : undefined);
+    const rows = await listServices(ctx, { host: str(q.host), binary: str(q.binary) });
+    const now = Date.now();
+    return { services: rows.map((s) => serviceView(ctx, s, now)) };
+  });
+
+  app.put<{ Params: { action: string } }>('/os-services/:action', { schema: { body: ServiceUpdate } }, async (req) => {
+    authorize(ctx, await caller(req), POLICY);
+    const body = req.body as Static<typeof ServiceUpdate>;
+    const { action } = req.params;
+    if (action === 'enable') {
+      await setServiceDisabled(ctx, body.host, body.binary, false, null);
+      return { service: { host: body.host, binary: body.binary, status: 'enabled' } };
+    }
+    if (action === 'disable') {
+      await setServiceDisabled(ctx, body.host, body.binary, true, null);
+      return { service: { host: body.host, binary: body.binary, status: 'disabled' } };
+    }
+    if (action === 'disable-log-reason') {
+      if (body.disabled_reason === undefined) throw new BadRequest('Missing disabled reason field');
+      await setServiceDisabled(ctx, body.host, body.binary, true, body.disabled_reason);
+      return { service: { host: body.host, binary: body.binary, status: 'disabled', disabled_reason: body.disabled_reason } };
+    }
+    throw new NotFound('Unknown action');
+  });
+
+  app.delete<{ Params: { id: string } }>('/os-services/:id', async (req, reply) => {
+    authorize(ctx, await caller(req), POLICY);
+    if (!/^\d{1,15}$/.test(req.params.id)) throw new BadRequest('Invalid input received: id must be an integer');
+    await deleteService(ctx, Number(req.params.id));
+    return reply.status(204).send();
+  });
+}

@@ -1,0 +1,100 @@
+// Compute services (Nova's `services` table, os-services): one row per compute agent host,
+// registered by the agent's first heartbeat and kept fresh by the next ones. A service is
+// `down` when it has not reported within compute.serviceDownSeconds or an operator forced it
+// down; `disabled` services keep running but the scheduler sends them nothing new.
+import { randomUUID } from 'node:crypto';
+import { BadRequest, Conflict, NotFound } from '../../../core/errors.ts';
+import { parseIso } from '../../../core/time.ts';
+import { toInt } from '../../../db/database.ts';
+import type { ComputeServiceRow } from '../db/schema.ts';
+import type { ComputeContext } from './context.ts';
+
+/** Nubo's agents register under Nova's binary name so OpenStack tooling recognises them. */
+export const COMPUTE_BINARY = 'nova-compute';
+const COMPUTE_TOPIC = 'compute';
+/** Nova's hidden zone for services that are not compute hosts. */
+export const INTERNAL_ZONE = 'internal';
+/** The service record's schema version (Nova's SERVICE_VERSION); bumped when agents change what they report. */
+const SERVICE_VERSION = 1;
+
+/**
+ * Up when its last report is recent enough and nobody forced it down. A service that never
+ * reported counts from its creation; `abs` tolerates a clock a little ahead (as Nova does).
+ */
+export function isServiceUp(ctx: ComputeContext, row: ComputeServiceRow, now: number = Date.now()): boolean {
+  if (row.forced_down) return false;
+  const last = parseIso(row.last_seen_up ?? row.created_at);
+  if (last === null) return false;
+  return Math.abs(now - last) <= ctx.config.compute.serviceDownSeconds * 1000;
+}
+
+/** The availability zone a service's host is in. Aggregates are not built: every compute host is in the default zone. */
+export function serviceZone(ctx: ComputeContext, row: Pick<ComputeServiceRow, 'binary'>): string {
+  return row.binary === COMPUTE_BINARY ? ctx.config.compute.defaultAvailabilityZone : INTERNAL_ZONE;
+}
+
+/**
+ * The heartbeat's half: creates the host's nova-compute row on its first report (with a new
+ * uuid, enabled) and otherwise only bumps last_seen_up. One upsert, so two agents racing on
+ * one host name cannot create two rows.
+ */
+export async function upsertComputeService(ctx: ComputeContext, host: string, nowIso: string): Promise<ComputeServiceRow> {
+  // The row type names `id`, which the database assigns (auto-increment): the literal leaves it out.
+  const row = {
+    host, binary: COMPUTE_BINARY, topic: COMPUTE_TOPIC, disabled: 0, disabled_reason: null, forced_down: 0,
+    last_seen_up: nowIso, version: SERVICE_VERSION, uuid: randomUUID(), created_at: nowIso, updated_at: nowIso,
+  } as ComputeServiceRow;
+  await ctx.db.insertInto('compute_service').values(row).onConflict((oc) => oc.columns(['host', 'binary']).doUpdateSet({ last_seen_up: nowIso, updated_at: nowIso }))
+    .execute();
+  return ctx.db.selectFrom('compute_service').selectAll().where('host', '=', host).where('binary', '=', COMPUTE_BINARY)
+    .executeTakeFirstOrThrow();
+}
+
+export type ServiceFilter = { host?: string; binary?: string };
+
+export async function listServices(ctx: ComputeContext, filter: ServiceFilter = {}): Promise<ComputeServiceRow[]> {
+  let q = ctx.db.selectFrom('compute_service').selectAll().orderBy('id');
+  if (filter.host) q = q.where('host', '=', filter.host);
+  if (filter.binary) q = q.where('binary', '=', filter.binary);
+  return q.execute();
+}
+
+/** The nova-compute service of each host, by host name. */
+export async function computeServicesByHost(ctx: ComputeContext): Promise<Map<string, ComputeServiceRow>> {
+  const rows = await listServices(ctx, { binary: COMPUTE_BINARY });
+  return new Map(rows.map((r) => [r.host, r]));
+}
+
+/** Enables or disables scheduling to a host's service (PUT /os-services/enable|disable|disable-log-reason). */
+export async function setServiceDisabled(ctx: ComputeContext, host: string, binary: string, disabled: boolean, reason: string | null): Promise<ComputeServiceRow> {
+  if (binary !== COMPUTE_BINARY) {
+    throw new BadRequest(`Updating a ${binary} service is not supported. Only nova-compute services can be updated.`);
+  }
+  const updated = await ctx.db.updateTable('compute_service')
+    .set({ disabled: toInt(disabled), disabled_reason: disabled ? reason : null, updated_at: new Date().toISOString() })
+    .where('host', '=', host).where('binary', '=', binary).returningAll().executeTakeFirst();
+  if (!updated) throw new NotFound(`Could not find binary ${binary} on host ${host}.`);
+  return updated;
+}
+
+/**
+ * Deletes a service record (DELETE /os-services/{id}) and, for a compute service, its host's
+ * hypervisor record. Refused while the host still holds instances, as Nova refuses it: their
+ * resources would be left unaccounted. (Placement's provider is removed with the placement
+ * service's own cleanup once that exists; the agent re-registers the host if it reports again.)
+ */
+export async function deleteService(ctx: ComputeContext, id: number): Promise<void> {
+  await ctx.db.transaction().execute(async (tx) => {
+    const svc = await tx.selectFrom('compute_service').selectAll().where('id', '=', id).executeTakeFirst();
+    if (!svc) throw new NotFound(`Service ${id} not found.`);
+    if (svc.binary === COMPUTE_BINARY) {
+      const hosting = await tx.selectFrom('instance').select((eb) => eb.fn.countAll<number>().as('n'))
+        .where('host', '=', svc.host).where('deleted', '=', 0).executeTakeFirstOrThrow();
+      if (Number(hosting.n) > 0) {
+        throw new Conflict('Unable to delete compute service that is hosting instances. Migrate or delete the instances first.');
+      }
+      await tx.deleteFrom('compute_node').where('host', '=', svc.host).execute();
+    }
+    await tx.deleteFrom('compute_service').where('id', '=', id).execute();
+  });
+}
