@@ -9,8 +9,6 @@ import {
 
 type FakeDomain = { ref: DomainRef; xml: string; state: number; managedSave: boolean; vncPort: number };
 
-const VIR_ERR_RPC = 39;
-const VIR_ERR_NO_CONNECT = 5;
 const fail = (code: number, message: string) => new LibvirtError(code, 10, 2, message);
 
 export class FakeHypervisor {
@@ -28,7 +26,7 @@ export class FakeHypervisor {
   async connect(): Promise<FakeConnection> {
     if (this.refuseConnects > 0) {
       this.refuseConnects--;
-      throw fail(VIR_ERR_NO_CONNECT, 'Failed to connect socket to /run/libvirt/libvirt-sock: Connection refused');
+      throw fail(ErrorCode.NO_CONNECT, 'Failed to connect socket to /run/libvirt/libvirt-sock: Connection refused');
     }
     const conn = new FakeConnection(this);
     this.connections.push(conn);
@@ -114,7 +112,7 @@ export class FakeConnection implements LibvirtConnection {
   }
 
   #check(): void {
-    if (this.#isClosed) throw fail(VIR_ERR_RPC, 'client socket is closed');
+    if (this.#isClosed) throw fail(ErrorCode.RPC, 'client socket is closed');
   }
 
   #get(dom: DomainRef) {
@@ -153,7 +151,7 @@ export class FakeConnection implements LibvirtConnection {
     const { name, uuid } = parseDomainXml(xml);
     this.#hv.calls.push(`defineXML ${name}`);
     const clash = [...this.#hv.domains.values()].find((d) => d.ref.name === name && d.ref.uuid !== uuid);
-    if (clash) throw fail(ErrorCode.OPERATION_FAILED, `domain '${name}' already exists with uuid ${clash.ref.uuid}`);
+    if (clash) throw fail(ErrorCode.DOM_EXIST, `domain '${name}' already exists with uuid ${clash.ref.uuid}`);
     const existing = this.#hv.domains.get(uuid);
     if (existing) existing.xml = xml;
     else this.#hv.domains.set(uuid, { ref: { name, uuid, id: -1 }, xml, state: DomainState.SHUTOFF, managedSave: false, vncPort: -1 });

@@ -10,7 +10,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { Conflict, NotFound } from '../../../../core/errors.ts';
 import type { Logger } from '../../../../core/logger.ts';
 import {
-  DomainEvent, DomainState, ErrorCode, LibvirtError, UndefineFlags,
+  DefineFlags, DomainEvent, DomainState, ErrorCode, LibvirtError, UndefineFlags,
   type DomainRef, type LibvirtConnection, type LifecycleEvent,
 } from '../../../../libvirt/connection.ts';
 import {
@@ -330,7 +330,7 @@ export class LibvirtDriver implements ComputeDriver {
         return;
       }
       await createInstanceDisks(spec, paths, baseImagePath);
-      const dom = await conn.defineXML(domainXml({ spec, virtType: this.virtType, paths }));
+      const dom = await conn.defineXML(domainXml({ spec, virtType: this.virtType, paths }), DefineFlags.VALIDATE);
       this.#ours.set(dom.uuid, true);
       await conn.create(dom);
     });
@@ -550,7 +550,7 @@ export class LibvirtDriver implements ComputeDriver {
       }
       for (const file of [paths.root, paths.ephemeral, paths.swap, paths.config, paths.consoleLog]) rmSync(file, { force: true });
       await createInstanceDisks(spec, paths, baseImagePath);
-      const defined = await conn.defineXML(domainXml({ spec, virtType: this.virtType, paths }));
+      const defined = await conn.defineXML(domainXml({ spec, virtType: this.virtType, paths }), DefineFlags.VALIDATE);
       this.#ours.set(defined.uuid, true);
       await this.#start(conn, defined);
     });
@@ -588,7 +588,7 @@ export class LibvirtDriver implements ComputeDriver {
         rmSync(paths.swap, { force: true });
         await createSwapDisk(paths.swap, f.swapMb);
       }
-      await conn.defineXML(domainXml({ spec, virtType: this.virtType, paths }));
+      await conn.defineXML(domainXml({ spec, virtType: this.virtType, paths }), DefineFlags.VALIDATE);
       await this.#start(conn, dom);
     });
   }
@@ -609,7 +609,7 @@ export class LibvirtDriver implements ComputeDriver {
       await this.#forceOff(conn, dom);
       await this.#dropManagedSave(conn, dom);
       restoreResizeBackups(paths);
-      await conn.defineXML(domainXml({ spec: oldSpec, virtType: this.virtType, paths }));
+      await conn.defineXML(domainXml({ spec: oldSpec, virtType: this.virtType, paths }), DefineFlags.VALIDATE);
       await this.#start(conn, dom);
     });
   }

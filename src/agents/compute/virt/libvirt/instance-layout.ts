@@ -6,7 +6,8 @@
 //   <instancesDir>/<uuid>/disk.swap      swap disk (flavor.swapMb > 0)
 //   <instancesDir>/<uuid>/disk.config    config drive (iso9660, label config-2)
 //   <instancesDir>/<uuid>/console.log    the serial console, written by virtlogd
-//   <file>.resize-backup                 each disk's state before a resize, until confirm/revert
+//   <disk>.resize-backup                 each disk's state before a resize, until confirm/revert
+//   resize.resize-backup.json            which disks existed before that resize (disks.ts)
 import { join } from 'node:path';
 import type { InstanceSpec } from '../driver.ts';
 
