@@ -141,12 +141,10 @@ export class LibvirtDriver implements ComputeDriver {
     let delay = this.#opts.reconnectDelayMs.initial;
     for (;;) {
       if (this.#closing) throw new Error('libvirt driver: closed');
+      let conn: LibvirtConnection | null = null;
       try {
-        const conn = await this.#opts.connect();
-        if (this.#closing) {
-          await conn.close();
-          throw new Error('libvirt driver: closed');
-        }
+        conn = await this.#opts.connect();
+        if (this.#closing) throw new Error('libvirt driver: closed');
         await this.#attach(conn);
         this.#reconnecting = null;
         this.#opts.log.info('libvirt driver: reconnected to libvirtd');
@@ -156,6 +154,7 @@ export class LibvirtDriver implements ComputeDriver {
         });
         return conn;
       } catch (err) {
+        if (conn && this.#conn !== conn) await conn.close().catch(() => {});
         if (this.#closing) throw err;
         this.#opts.log.warn(`libvirt driver: reconnect failed (${String(err)}); next try in ${delay} ms`);
         await sleep(delay, undefined, { signal: this.#closed.signal });
@@ -218,15 +217,17 @@ export class LibvirtDriver implements ComputeDriver {
     try {
       return await fn();
     } finally {
-      const left = (this.#busy.get(uuid) ?? 1) - 1;
-      if (left > 0) this.#busy.set(uuid, left);
-      else this.#busy.delete(uuid);
+      // The baseline first, while still busy: an event of ours handled in between would
+      // otherwise be reported as if it came from outside.
       try {
         const conn = await this.#connection();
         this.#reported.set(uuid, await this.#powerStateOf(conn, await conn.lookupByUUID(uuid)));
       } catch {
         this.#reported.delete(uuid);
       }
+      const left = (this.#busy.get(uuid) ?? 1) - 1;
+      if (left > 0) this.#busy.set(uuid, left);
+      else this.#busy.delete(uuid);
     }
   }
 
