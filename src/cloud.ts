@@ -64,7 +64,6 @@ export type Cloud = {
 /** The compute agent of this host, with the configured driver and an image cache fed over HTTP. */
 async function startLocalAgent(config: Config, bus: Bus, log: Logger, tokens: ServiceTokenSource): Promise<ComputeAgent | null> {
   const driver = createDriver(config, log);
-  if (!driver) return null;
   const images = new ImageCache({ instancesDir: config.compute.instancesDir, source: new ImageDataClient(config.publicUrl, tokens), log });
   return startComputeAgent({ config, bus, driver, images, log });
 }
@@ -101,15 +100,24 @@ export async function createCloud(config: Config, log: Logger): Promise<Cloud> {
     // All-in-one: this process is also the compute host. The conductor serves first so the
     // agent's first heartbeat registers the host; interrupted sagas resume once both run.
     const stopConductor = serveConductor(compute);
-    const computeAgent = await startLocalAgent(config, bus, log, new ServiceTokenSource(inProcess, {
-      username: 'nubo', password: secrets.servicePassword, project: 'service', domain: 'default',
-    }));
-    await recoverCompute(compute);
-    return {
-      app, bus, identity, bootstrap, images, placement, compute, computeAgent, secrets,
+    const agentTokens = new ServiceTokenSource(inProcess, { username: 'nubo', password: secrets.servicePassword, project: 'service', domain: 'default' });
+    // A hypervisor that is not there yet (libvirtd down) must not take the APIs down with it:
+    // the agent is retried until it starts; meanwhile this host is simply not a compute host.
+    let agentRetry: NodeJS.Timeout | undefined;
+    const startAgent = async (): Promise<void> => {
+      try {
+        cloud.computeAgent = await startLocalAgent(config, bus, log, agentTokens);
+      } catch (e) {
+        log.error({ err: e }, 'the compute agent could not start; retrying in 30 s');
+        agentRetry = setTimeout(() => void startAgent(), 30_000);
+      }
+    };
+    const cloud: Cloud = {
+      app, bus, identity, bootstrap, images, placement, compute, computeAgent: null, secrets,
       async close() {
+        clearTimeout(agentRetry);
         await Promise.allSettled([...compute.background]);
-        await computeAgent?.stop();
+        await cloud.computeAgent?.stop();
         stopConductor();
         await app.close();
         await image.close();
@@ -117,6 +125,9 @@ export async function createCloud(config: Config, log: Logger): Promise<Cloud> {
         await database.close();
       },
     };
+    await startAgent();
+    await recoverCompute(compute);
+    return cloud;
   } catch (e) {
     await bus.close();
     await database.close();

@@ -2,7 +2,7 @@
 // node:sqlite) and PostgreSQL.
 // Portable schema rules used by every service: booleans are integers 0/1, timestamps are
 // ISO-8601 text, JSON is text. That keeps query results identical on both engines.
-import { mkdirSync } from 'node:fs';
+import { chmodSync, mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import pg from 'pg';
 import { Kysely, Migrator, PostgresDialect, SqliteDialect, type Migration } from 'kysely';
@@ -21,6 +21,8 @@ export function openDatabase<DB>(url: string): Database<DB> {
     const path = url.slice('sqlite:'.length);
     if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
     const { database, raw } = nodeSqlite(path);
+    // Only Nubo reads its database (its directory may be traversable for QEMU).
+    if (path !== ':memory:') chmodSync(path, 0o600);
     raw.exec('PRAGMA journal_mode = WAL; PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 5000;');
     const db = new Kysely<DB>({ dialect: new SqliteDialect({ database }) });
     return { db, engine: 'sqlite', close: () => db.destroy() };

@@ -1,0 +1,149 @@
+// Issue 4's acceptance on real libvirt (QEMU TCG), driven by Debian's `openstack` CLI: a server
+// boots from the Nubo tiny image to its `ready` marker, walks every power action (libvirt
+// agrees), snapshots to an image that boots, resizes and confirms, and is deleted without a
+// trace (no domain, no disk, no allocation); a flavor no host can hold fails with the
+// explained fault; another project sees none of it.
+import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { run } from '../../src/host/run.ts';
+import { ensureTinyImage } from '../../src/images/tiny.ts';
+import { projectUser } from '../support/projects.ts';
+import { api, startTestServer, type TestServer } from '../support/server.ts';
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+describe('openstack CLI on real libvirt: the server lifecycle', { timeout: 900_000 }, () => {
+  let s: TestServer;
+  let adminEnv: NodeJS.ProcessEnv;
+  const created: string[] = [];
+
+  const os = (env: NodeJS.ProcessEnv, ...args: string[]) => run(['openstack', ...args], { env, check: false, timeoutMs: 600_000 });
+  const ok = async (env: NodeJS.ProcessEnv, ...args: string[]) => {
+    const r = await os(env, ...args);
+    assert.equal(r.code, 0, `openstack ${args.join(' ')} failed: ${r.stderr}`);
+    return r.stdout;
+  };
+  const json = async (env: NodeJS.ProcessEnv, ...args: string[]) => JSON.parse(await ok(env, ...args, '-f', 'json'));
+  const show = (name: string) => json(adminEnv, 'server', 'show', name);
+  const virsh = async (...args: string[]) => (await run(['virsh', '-c', 'qemu:///system', ...args], { check: false })).stdout.trim();
+
+  async function until<T>(what: string, probe: () => Promise<T>, done: (v: T) => boolean, timeoutMs = 120_000): Promise<T> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const v = await probe();
+      if (done(v)) return v;
+      if (Date.now() > deadline) assert.fail(`${what} did not happen within ${timeoutMs / 1000} s; last: ${JSON.stringify(v).slice(-2000)}`);
+      await sleep(1000);
+    }
+  }
+  const status = (name: string, want: string): Promise<Record<string, unknown>> => until(`${name} ${want}`, () => show(name) as Promise<Record<string, unknown>>, (x) => x.status === want && !x['OS-EXT-STS:task_state']);
+  const consoleReady = (name: string) => until(`${name} ready marker`, () => ok(adminEnv, 'console', 'log', 'show', name), (log) => log.includes('nubo-guest: ready'), 180_000);
+
+  before(async () => {
+    s = await startTestServer({ env: { NUBO_COMPUTE_DRIVER: 'libvirt' } });
+    const env: NodeJS.ProcessEnv = { ...process.env };
+    for (const k of Object.keys(env)) if (k.startsWith('OS_')) delete env[k];
+    adminEnv = {
+      ...env, OS_AUTH_URL: `${s.url}/identity/v3`, OS_IDENTITY_API_VERSION: '3', OS_REGION_NAME: 'RegionOne',
+      OS_USERNAME: 'admin', OS_PASSWORD: s.admin.password, OS_PROJECT_NAME: 'admin', OS_USER_DOMAIN_NAME: 'Default', OS_PROJECT_DOMAIN_NAME: 'Default',
+    };
+    const tiny = await ensureTinyImage({});
+    await ok(adminEnv, 'image', 'create', '--file', tiny.path, '--disk-format', 'qcow2', '--container-format', 'bare', '--public', 'nubo-tiny');
+    await until('the compute host registers', async () => (await api(s.url, 'GET', '/compute/v2.1/os-hypervisors', { token: s.admin.token })).body.hypervisors as unknown[], (h) => h.length === 1, 30_000);
+  });
+
+  after(async () => {
+    for (const name of created) await os(adminEnv, 'server', 'delete', '--wait', name);
+    await s.stop();
+  });
+
+  it('boots with --wait to ACTIVE and the console shows the guest ready', async () => {
+    created.push('vm1');
+    const srv = await json(adminEnv, 'server', 'create', '--flavor', 'm1.tiny', '--image', 'nubo-tiny', '--wait', 'vm1');
+    assert.equal(srv.status, 'ACTIVE');
+    await consoleReady('vm1');
+    const name = (await show('vm1'))['OS-EXT-SRV-ATTR:instance_name'] as string;
+    assert.match(await virsh('domstate', name), /running/);
+    assert.match(await virsh('dumpxml', name), /<nubo:instance/);
+  });
+
+  it('stops (libvirt agrees), starts, reboots, pauses, suspends and resumes', async () => {
+    const name = (await show('vm1'))['OS-EXT-SRV-ATTR:instance_name'] as string;
+    await ok(adminEnv, 'server', 'stop', 'vm1');
+    await status('vm1', 'SHUTOFF');
+    assert.match(await virsh('domstate', name), /shut off/);
+    await ok(adminEnv, 'server', 'start', 'vm1');
+    await status('vm1', 'ACTIVE');
+    assert.match(await virsh('domstate', name), /running/);
+    await ok(adminEnv, 'server', 'reboot', '--wait', 'vm1');
+    await status('vm1', 'ACTIVE');
+    await ok(adminEnv, 'server', 'pause', 'vm1');
+    await status('vm1', 'PAUSED');
+    assert.match(await virsh('domstate', name), /paused/);
+    await ok(adminEnv, 'server', 'unpause', 'vm1');
+    await status('vm1', 'ACTIVE');
+    await ok(adminEnv, 'server', 'suspend', 'vm1');
+    await status('vm1', 'SUSPENDED');
+    assert.match(await virsh('domstate', name), /shut off/);
+    await ok(adminEnv, 'server', 'resume', 'vm1');
+    await status('vm1', 'ACTIVE');
+  });
+
+  it('snapshots to an image that boots', async () => {
+    await consoleReady('vm1');
+    await ok(adminEnv, 'server', 'image', 'create', '--name', 'vm1-snap', '--wait', 'vm1');
+    const image = await json(adminEnv, 'image', 'show', 'vm1-snap');
+    assert.equal(image.status, 'active');
+    created.push('vm2');
+    const vm2 = await json(adminEnv, 'server', 'create', '--flavor', 'm1.tiny', '--image', 'vm1-snap', '--wait', 'vm2');
+    assert.equal(vm2.status, 'ACTIVE');
+    await consoleReady('vm2');
+    await ok(adminEnv, 'server', 'delete', '--wait', 'vm2');
+    created.splice(created.indexOf('vm2'), 1);
+  });
+
+  it('resizes to a bigger flavor and confirms', async () => {
+    await status('vm1', 'ACTIVE');
+    await ok(adminEnv, 'server', 'resize', '--flavor', 'm1.small', '--wait', 'vm1');
+    await status('vm1', 'VERIFY_RESIZE');
+    await ok(adminEnv, 'server', 'resize', 'confirm', 'vm1');
+    const srv = await status('vm1', 'ACTIVE');
+    assert.match(JSON.stringify(srv.flavor), /m1\.small/);
+    const name = srv['OS-EXT-SRV-ATTR:instance_name'] as string;
+        assert.match(await virsh('dumpxml', name), /<memory unit='KiB'>2097152<\/memory>/);
+  });
+
+  it('keeps another project out', async () => {
+    const bob = await projectUser(s, 'bob');
+    const r = await fetch(`${s.url}/compute/v2.1/servers/detail`, { headers: { 'x-auth-token': bob.token } });
+    const body = await r.json() as { servers: { name: string }[] };
+    assert.deepEqual(body.servers.map((x) => x.name), []);
+    const id = (await show('vm1')).id as string;
+    assert.equal((await api(s.url, 'GET', `/compute/v2.1/servers/${id}`, { token: bob.token })).status, 404);
+  });
+
+  it('fails a 64 GB flavor with the explained fault', async () => {
+    await ok(adminEnv, 'flavor', 'create', '--ram', '65536', '--disk', '1', '--vcpus', '1', 'huge');
+    await ok(adminEnv, 'quota', 'set', '--ram', '-1', 'admin');
+    created.push('too-big');
+    const r = await os(adminEnv, 'server', 'create', '--flavor', 'huge', '--image', 'nubo-tiny', '--wait', 'too-big');
+    // OSC 6.0 reports it on stdout (and exits with SystemExit(), status 0).
+    assert.match(r.stdout + r.stderr, /Error creating server/);
+    const srv = await show('too-big');
+    assert.equal(srv.status, 'ERROR');
+    assert.match(JSON.stringify(srv.fault), /No valid host among 1 host: 1 lacked RAM \(asked 65536 MB, most free \d+ MB\)/);
+  });
+
+  it('deletes with --wait leaving no domain, no disk and no allocation', async () => {
+    const srv = await show('vm1');
+    const name = srv['OS-EXT-SRV-ATTR:instance_name'] as string;
+    await ok(adminEnv, 'server', 'delete', '--wait', 'vm1');
+    created.splice(created.indexOf('vm1'), 1);
+    assert.doesNotMatch(await virsh('list', '--all', '--name'), new RegExp(name));
+    assert.equal(existsSync(join(s.config.compute.instancesDir, srv.id as string)), false);
+    const alloc = await api(s.url, 'GET', `/placement/allocations/${srv.id as string}`, { token: s.admin.token, headers: { 'openstack-api-version': 'placement 1.12' } });
+    assert.deepEqual(alloc.body.allocations, {});
+  });
+});
