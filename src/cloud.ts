@@ -105,6 +105,7 @@ export async function createCloud(config: Config, log: Logger): Promise<Cloud> {
     // the agent is retried until it starts; meanwhile this host is simply not a compute host.
     let agentRetry: NodeJS.Timeout | undefined;
     const startAgent = async (): Promise<void> => {
+      if (config.compute.driver === 'none') return;
       try {
         cloud.computeAgent = await startLocalAgent(config, bus, log, agentTokens);
       } catch (e) {

@@ -38,8 +38,8 @@ export type Config = {
 export type ComputeConfig = {
   /** This host's name as services and placement know it (Nova's CONF.host). */
   host: string;
-  /** The agent's hypervisor driver: real guests through libvirt, or in-memory ones. */
-  driver: 'libvirt' | 'fake';
+  /** The agent's hypervisor driver: real guests through libvirt, in-memory ones, or none (an API-only node). */
+  driver: 'libvirt' | 'fake' | 'none';
   /** auto: kvm when /dev/kvm really runs guests, else qemu (TCG). */
   virtType: 'auto' | 'kvm' | 'qemu';
   /** Instance directories (<uuid>/disk, console.log, disk.config) and the image cache (_base). */
@@ -112,7 +112,7 @@ export function loadConfig(env: Env = process.env): Config {
 
 function computeConfig(stateDir: string, env: Env, file: DeepPartial<ComputeConfig>): ComputeConfig {
   const driver = env.NUBO_COMPUTE_DRIVER ?? file.driver ?? 'libvirt';
-  if (driver !== 'libvirt' && driver !== 'fake') throw new Error(`compute.driver must be libvirt or fake, got '${driver}'`);
+  if (driver !== 'libvirt' && driver !== 'fake' && driver !== 'none') throw new Error(`compute.driver must be libvirt, fake or none, got '${driver}'`);
   const virtType = file.virtType ?? 'auto';
   if (!['auto', 'kvm', 'qemu'].includes(virtType)) throw new Error(`compute.virtType must be auto, kvm or qemu, got '${virtType}'`);
   return {

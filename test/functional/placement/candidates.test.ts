@@ -15,7 +15,8 @@ describe('placement allocation candidates', () => {
   let a: string, b: string, c: string;
 
   before(async () => {
-    s = await startTestServer();
+    // Placement alone: no compute host registers a provider of its own here.
+    s = await startTestServer({ env: { NUBO_COMPUTE_DRIVER: 'none' } });
     p = placement(s);
     assert.equal((await p.call('PUT', '/traits/CUSTOM_SSD_X')).status, 201);
     a = (await p.provider('cand-a', { VCPU: { total: 8 }, MEMORY_MB: { total: 8192 }, DISK_GB: { total: 100 } })).uuid;

@@ -15,7 +15,8 @@ describe('placement claims under concurrency', () => {
   let s: TestServer;
   let p: ReturnType<typeof placement>;
   before(async () => {
-    s = await startTestServer();
+    // Placement alone: no compute host registers a provider of its own here.
+    s = await startTestServer({ env: { NUBO_COMPUTE_DRIVER: 'none' } });
     p = placement(s);
   });
   after(async () => { await s.stop(); });

@@ -20,7 +20,8 @@ describe('placement at 1,000 providers', () => {
   let s: TestServer;
   const agg = crypto.randomUUID();
   before(async () => {
-    s = await startTestServer();
+    // Placement alone: no compute host registers a provider of its own here.
+    s = await startTestServer({ env: { NUBO_COMPUTE_DRIVER: 'none' } });
     const ctx = s.cloud.placement;
     const opts = { reservedMayEqualTotal: false };
     for (let i = 0; i < HOSTS; i++) {

@@ -23,6 +23,7 @@ function traversableForQemu(stateDir: string, instancesDir: string): void {
 
 export function createDriver(config: Config, log: Logger): ComputeDriver {
   const c = config.compute;
+  if (c.driver === 'none') throw new Error('compute.driver is none: this node runs no compute agent');
   if (c.driver === 'fake') return new FakeDriver({ hostname: c.host });
   traversableForQemu(config.stateDir, c.instancesDir);
   return new LibvirtDriver({
