@@ -12,6 +12,7 @@ import { fernetKeyDir } from '../services/identity/service.ts';
 import { KeyRepository } from '../services/identity/tokens/key-repository.ts';
 import { cloudsYaml, keystonerc } from './credentials-files.ts';
 import { addImageCommands } from './image.ts';
+import { addSchedulerCommands } from './scheduler.ts';
 import { ensureTinyImage } from '../images/tiny.ts';
 import { GUEST_IMAGE_NAME, publishGuestImage } from './publish-guest-image.ts';
 import { healthy, logFile, pidFile, runningPid, waitFor } from './daemon.ts';
@@ -140,6 +141,7 @@ identity.command('rotate-keys').description('rotate the Fernet token keys (the r
   });
 
 addImageCommands(program);
+addSchedulerCommands(program);
 
 program.parseAsync(process.argv).catch((e: unknown) => {
   console.error(`nubo: ${(e as Error).message}`);

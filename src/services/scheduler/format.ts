@@ -16,7 +16,8 @@ function amount(n: number): string {
   return String(Math.max(0, Math.floor(n)));
 }
 
-function phrase(group: RejectionGroup): string {
+/** One group's part of the sentence, e.g. "2 lacked RAM (asked 4096 MB, most free 2048 MB)". */
+export function phrase(group: RejectionGroup): string {
   const n = group.count;
   const one = n === 1;
   const was = one ? 'was' : 'were';

@@ -64,7 +64,12 @@ export function bootSteps(ctx: ComputeContext): SagaStep<BootState>[] {
       name: 'activate',
       async do(s) {
         const done = await finish(ctx, s.instanceUuid, TaskState.SPAWNING, { vm_state: VmState.ACTIVE, power_state: 1, launched_at: now() });
-        if (!done) throw new Error('the instance left the spawning state while it was being built');
+        if (done) return;
+        // Resumed after a crash that followed this very update: it is done, not lost (undoing
+        // here would destroy a running guest and put it in ERROR).
+        const r = await getInstance(ctx, s.instanceUuid);
+        if (r && !r.deleted && r.vm_state === VmState.ACTIVE && r.task_state === null && r.launched_at) return;
+        throw new Error('the instance left the spawning state while it was being built');
       },
     },
   ];

@@ -6,7 +6,8 @@ import type { PlacementContext } from '../../placement/app/context.ts';
 import type { ComputeContext, PlaceRequest } from './context.ts';
 import { isServiceUp } from './services.ts';
 
-export async function hostStates(ctx: ComputeContext, placement: PlacementContext, withInstances: boolean): Promise<HostState[]> {
+/** Reads only (the scheduler's dry run opens the database just for this). */
+export async function hostStates(ctx: Pick<ComputeContext, 'db' | 'config'>, placement: PlacementContext, withInstances: boolean): Promise<HostState[]> {
   const nodes = await ctx.db.selectFrom('compute_node')
     .innerJoin('compute_service', (j) => j.onRef('compute_service.host', '=', 'compute_node.host').on('compute_service.binary', '=', 'nova-compute'))
     .select(['compute_node.uuid', 'compute_node.host', 'compute_node.hypervisor_type', 'compute_node.cpu_info',
@@ -43,7 +44,7 @@ export async function hostStates(ctx: ComputeContext, placement: PlacementContex
 }
 
 /** The scheduler's request for one instance, with its server group's members and their hosts. */
-export async function requestSpec(ctx: ComputeContext, req: PlaceRequest): Promise<RequestSpec> {
+export async function requestSpec(ctx: Pick<ComputeContext, 'db'>, req: PlaceRequest): Promise<RequestSpec> {
   let serverGroup: RequestSpec['serverGroup'] = null;
   if (req.groupId) {
     const group = await ctx.db.selectFrom('server_group').selectAll().where('id', '=', req.groupId).executeTakeFirst();

@@ -25,7 +25,7 @@ export function createPlacer(ctx: Omit<ComputeContext, 'placer'>, placement: Pla
   return {
     async place(req: PlaceRequest) {
       const withInstances = Boolean(req.groupId || req.hints.sameHost?.length || req.hints.differentHost?.length);
-      const [hosts, spec] = await Promise.all([hostStates(ctx as ComputeContext, placement, withInstances), requestSpec(ctx as ComputeContext, req)]);
+      const [hosts, spec] = await Promise.all([hostStates(ctx, placement, withInstances), requestSpec(ctx, req)]);
       const selection = selectHosts(hosts, spec, scheduler);
       if (!selection.ok) throw new NoValidHost(formatNoValidHost(selection.explanation));
       const amounts = resources(req.flavor);

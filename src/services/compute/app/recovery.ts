@@ -10,6 +10,9 @@ import { now, recordFault } from './instances.ts';
 import { TaskState } from './states.ts';
 
 export async function recoverCompute(ctx: ComputeContext): Promise<void> {
+  // A process killed between a saga's last step and the removal of its record leaves it done
+  // or undone: nothing is left to do (its instance, if still in a task, is handled below).
+  await ctx.db.deleteFrom('compute_saga').where('status', 'in', ['done', 'undone']).execute();
   const sagas = await ctx.db.selectFrom('compute_saga').selectAll().where('status', 'in', ['running', 'undoing']).execute();
   const owned = new Set(sagas.map((s) => s.instance_uuid));
   for (const s of sagas) {
