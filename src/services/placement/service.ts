@@ -16,7 +16,7 @@ import { aggregateRoutes } from './api/aggregates.ts';
 import { allocationRoutes } from './api/allocations.ts';
 import { candidateRoutes } from './api/candidates.ts';
 import { inventoryRoutes } from './api/inventories.ts';
-import { parseVersionHeader, VERSION_HEADER, versionString } from './api/microversion.ts';
+import { MAX_MINOR, MIN_MINOR, parseVersionHeader, UnacceptableVersion, VERSION_HEADER, versionString } from './api/microversion.ts';
 import { providerRoutes } from './api/providers.ts';
 import type { Deps } from './api/requests.ts';
 import { resourceClassRoutes } from './api/resource-classes.ts';
@@ -42,6 +42,10 @@ export async function createPlacementContext(db: Kysely<PlacementDB>, engine: En
 export function placementError(err: NuboError, requestId?: string): unknown {
   const e: Record<string, unknown> = { status: err.status, title: err.title, detail: err.message, code: codeOf(err) };
   if (requestId) e.request_id = requestId;
+  if (err instanceof UnacceptableVersion) {
+    e.min_version = versionString(MIN_MINOR);
+    e.max_version = versionString(MAX_MINOR);
+  }
   return { errors: [e] };
 }
 

@@ -40,6 +40,9 @@ describe('placement versions, microversions, auth and errors', () => {
       const res = await p.call('GET', '/resource_providers', { version: v });
       assert.equal(res.status, 406, v);
       assert.match(firstError(res.body).detail, /Unacceptable version header/);
+      // osc-placement negotiates with these: it asks for its own maximum and falls back to ours.
+      assert.equal(res.body.errors[0].max_version, '1.28');
+      assert.equal(res.body.errors[0].min_version, '1.0');
     }
     for (const v of ['1', 'one.two', '1.x', '1.2 extra']) {
       const res = await p.call('GET', '/resource_providers', { version: v });
