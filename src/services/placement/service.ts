@@ -16,13 +16,14 @@ import { aggregateRoutes } from './api/aggregates.ts';
 import { allocationRoutes } from './api/allocations.ts';
 import { candidateRoutes } from './api/candidates.ts';
 import { inventoryRoutes } from './api/inventories.ts';
-import { parseVersionHeader, VERSION_HEADER, versionString } from './api/microversion.ts';
+import { MAX_MINOR, MIN_MINOR, parseVersionHeader, UnacceptableVersion, VERSION_HEADER, versionString } from './api/microversion.ts';
 import { providerRoutes } from './api/providers.ts';
 import type { Deps } from './api/requests.ts';
 import { resourceClassRoutes } from './api/resource-classes.ts';
 import { rootRoutes } from './api/root.ts';
 import { traitRoutes } from './api/traits.ts';
 import { usageRoutes } from './api/usages.ts';
+import { PREFIX } from './api/views.ts';
 import type { PlacementContext } from './app/context.ts';
 import { codeOf } from './app/errors.ts';
 import { ensureStandards } from './app/standards.ts';
@@ -41,6 +42,10 @@ export async function createPlacementContext(db: Kysely<PlacementDB>, engine: En
 export function placementError(err: NuboError, requestId?: string): unknown {
   const e: Record<string, unknown> = { status: err.status, title: err.title, detail: err.message, code: codeOf(err) };
   if (requestId) e.request_id = requestId;
+  if (err instanceof UnacceptableVersion) {
+    e.min_version = versionString(MIN_MINOR);
+    e.max_version = versionString(MAX_MINOR);
+  }
   return { errors: [e] };
 }
 
@@ -48,14 +53,18 @@ export function placementService(ctx: PlacementContext, identity: IdentityClient
   const deps: Deps = { ctx, caller: callerResolver(identity) };
   return {
     name: 'placement',
-    prefix: '/placement',
+    prefix: PREFIX,
     errorBody: (err) => placementError(err),
     routes(app: FastifyInstance) {
-      // Negotiated first, so every answer (errors too) can say which microversion it speaks.
+      // The microversion is negotiated first, so every answer (errors too) can say which one
+      // it speaks; then everything but the version document needs a valid token (401), before
+      // routing, as keystonemiddleware does in front of Placement. Routes check the policy.
       app.addHook('onRequest', async (req, reply) => {
         reply.header('vary', VERSION_HEADER);
         req.placementMinor = parseVersionHeader(req.headers[VERSION_HEADER]) ?? 0;
         reply.header(VERSION_HEADER, `placement ${versionString(req.placementMinor)}`);
+        const path = req.url.split('?')[0];
+        if (path !== PREFIX && path !== `${PREFIX}/`) await deps.caller(req);
       });
       // This scope renders its own errors: Placement's body carries the request id.
       const render = async (err: FastifyError | Error, req: FastifyRequest, reply: FastifyReply) => {

@@ -41,6 +41,9 @@ describe('placement versions, microversions, auth and errors', () => {
       const res = await p.call('GET', '/resource_providers', { version: v });
       assert.equal(res.status, 406, v);
       assert.match(firstError(res.body).detail, /Unacceptable version header/);
+      // osc-placement negotiates with these: it asks for its own maximum and falls back to ours.
+      assert.equal(res.body.errors[0].max_version, '1.28');
+      assert.equal(res.body.errors[0].min_version, '1.0');
     }
     for (const v of ['1', 'one.two', '1.x', '1.2 extra']) {
       const res = await p.call('GET', '/resource_providers', { version: v });
@@ -75,6 +78,11 @@ describe('placement versions, microversions, auth and errors', () => {
 
   it('needs a token with the admin or service role', async () => {
     assert.equal((await api(s.url, 'GET', '/placement/resource_providers')).status, 401);
+    // The token is checked before routing: unknown paths and later microversions' routes too.
+    const anonymous = await api(s.url, 'GET', '/placement/nowhere');
+    assert.equal(anonymous.status, 401);
+    assert.equal(firstError(anonymous.body).title, 'Unauthorized');
+    assert.equal((await api(s.url, 'GET', '/placement/traits', { headers: { 'openstack-api-version': 'placement 1.5' } })).status, 401);
     assert.equal((await p.call('GET', '/resource_providers', { token: 'not-a-token' })).status, 401);
     const member = await projectUser(s, 'placement-member', 'member');
     for (const [method, path, body] of [['GET', '/resource_providers'], ['POST', '/resource_providers', { name: 'nope' }], ['GET', '/allocation_candidates?resources=VCPU:1'], ['GET', '/usages?project_id=x']] as const) {

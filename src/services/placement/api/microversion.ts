@@ -15,7 +15,8 @@ export const MIN_MINOR = 0;
 export const MAX_MINOR = 28;
 export const VERSION_HEADER = 'openstack-api-version';
 
-class NotAcceptable extends NuboError {
+/** 406 for a microversion outside the range; the body names the range (osc-placement negotiates with it). */
+export class UnacceptableVersion extends NuboError {
   constructor(message: string) { super(406, 'Not Acceptable', message); }
 }
 
@@ -36,7 +37,7 @@ export function parseVersionHeader(header: string | string[] | undefined): numbe
     const major = Number(m[1]);
     const minor = Number(m[2]);
     if (major !== 1 || minor < MIN_MINOR || minor > MAX_MINOR) {
-      throw new NotAcceptable(`Unacceptable version header: ${version}`);
+      throw new UnacceptableVersion(`Unacceptable version header: ${version}`);
     }
     return minor;
   }

@@ -10,7 +10,7 @@ export type Caller = (req: FastifyRequest) => Promise<ProjectCaller>;
 
 export type Deps = { ctx: PlacementContext; caller: Caller };
 
-/** 401 without a valid token, 403 when the policy (default: admin or service role) says no. */
+/** 403 when the policy (default: admin or service role) says no (the token was checked on arrival). */
 export async function authorize(deps: Deps, req: FastifyRequest, action: string): Promise<ProjectCaller> {
   const c = await deps.caller(req);
   if (!deps.ctx.policy.enforce(action, {}, c)) throw new Forbidden(`Policy does not allow ${action} to be performed.`);

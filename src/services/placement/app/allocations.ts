@@ -7,7 +7,7 @@ import { sql, type Kysely } from 'kysely';
 import { BadRequest, Conflict } from '../../../core/errors.ts';
 import { isUniqueViolation } from '../../../db/database.ts';
 import type { PlacementDB } from '../db/schema.ts';
-import { capacityOf, unitViolation } from './capacity.ts';
+import { capacityOf, fits, unitViolation } from './capacity.ts';
 import type { PlacementContext } from './context.ts';
 import { concurrentUpdate, providerNotFound } from './errors.ts';
 import { assertClassesExist } from './resource-classes.ts';
@@ -127,7 +127,7 @@ export async function replaceAllocations(ctx: PlacementContext, items: ConsumerA
         const inv = inventory.get(k);
         if (!inv) continue;
         const already = used.get(k) ?? 0;
-        if (already + amount > capacityOf(inv)) {
+        if (!fits(inv, already, amount)) {
           throw unable(`Unable to create allocation for '${inv.resource_class}' on resource provider '${inv.provider_uuid}'. `
             + `The requested amount would exceed the capacity: ${already} used + ${amount} requested > ${Math.floor(capacityOf(inv))} capacity.`);
         }

@@ -1,9 +1,9 @@
 // Which providers can take a request, and what they look like: the set-based queries behind
 // GET /resource_providers filters, GET /allocation_candidates and the scheduler's in-process
-// calls. One SQL statement selects the fitting providers (inventory rows of the requested
-// classes, each with its usage, kept when every class fits; traits and aggregates as
-// semi-joins); summaries then take one query each for inventory, traits and aggregates,
-// whatever the number of providers (no per-provider queries). Usage is read from
+// calls. One SQL statement selects the fitting providers (every requested class, trait and
+// aggregate condition a semi-join on the provider); three more return their inventory,
+// traits and aggregates, each with one bound array of uuids, whatever the number of
+// providers (no per-provider queries). Usage is read from
 // provider_inventory.used, which every allocation write recomputes in its transaction: summing
 // all allocations per request cost time in proportion to the allocations (25 ms for 40 per
 // host at 1,000 hosts on SQLite), the column costs nothing extra.
@@ -69,9 +69,6 @@ export type Candidates = {
   providerSummaries: Record<string, ProviderSummary>;
 };
 
-// Far below either engine's bound-parameter limit (SQLite 32766, PostgreSQL 65535).
-const CHUNK = 1000;
-
 const unique = (xs: string[] | undefined) => [...new Set(xs ?? [])];
 
 /** The providers matching every part of the filter, oldest first. */
@@ -87,32 +84,29 @@ function matchingQuery(ctx: PlacementContext, f: ProviderFilter, limit?: number)
   if (f.inTree !== undefined) {
     q = q.where('rp.root_uuid', 'in', db.selectFrom('resource_provider').select('root_uuid').where('uuid', '=', f.inTree));
   }
-  const required = unique(f.required);
-  if (required.length) {
-    q = q.where('rp.uuid', 'in', db.selectFrom('provider_trait').select('provider_uuid')
-      .where('trait', 'in', required).groupBy('provider_uuid').having(sql`count(*)`, '=', required.length));
+  // Every condition is a semi-join on the provider (EXISTS / NOT EXISTS over an index),
+  // which both planners turn into hash or index lookups; grouped `IN (… HAVING count(*) = n)`
+  // subqueries made PostgreSQL misjudge their size and rescan them once per provider.
+  for (const trait of unique(f.required)) {
+    q = q.where((eb) => eb.exists(eb.selectFrom('provider_trait as t').select('t.trait')
+      .whereRef('t.provider_uuid', '=', 'rp.uuid').where('t.trait', '=', trait)));
   }
   const forbidden = unique(f.forbidden);
   if (forbidden.length) {
-    q = q.where('rp.uuid', 'not in', db.selectFrom('provider_trait').select('provider_uuid').where('trait', 'in', forbidden));
+    q = q.where((eb) => eb.not(eb.exists(eb.selectFrom('provider_trait as t').select('t.trait')
+      .whereRef('t.provider_uuid', '=', 'rp.uuid').where('t.trait', 'in', forbidden))));
   }
   for (const group of f.memberOf ?? []) {
-    q = q.where('rp.uuid', 'in', db.selectFrom('provider_aggregate').select('provider_uuid').where('aggregate_uuid', 'in', unique(group)));
+    q = q.where((eb) => eb.exists(eb.selectFrom('provider_aggregate as a').select('a.aggregate_uuid')
+      .whereRef('a.provider_uuid', '=', 'rp.uuid').where('a.aggregate_uuid', 'in', unique(group))));
   }
-  const wanted = Object.entries(f.resources ?? {});
-  if (wanted.length) {
-    // The capacity rule of capacity.ts, per requested class, on inventory rows that carry
-    // their usage (provider_inventory.used); a provider fits when every class does.
-    const fitsClass = ([rc, amount]: [string, number]) => sql<SqlBool>`(i.resource_class = ${rc}
-      and i.min_unit <= ${amount} and i.max_unit >= ${amount} and ${amount} % i.step_size = 0
-      and i.used + ${amount} <= (i.total - i.reserved) * i.allocation_ratio)`;
-    const fitting = db.selectFrom('provider_inventory as i')
-      .select('i.provider_uuid')
-      .where('i.resource_class', 'in', wanted.map(([rc]) => rc))
-      .where((eb) => eb.or(wanted.map(fitsClass)))
-      .groupBy('i.provider_uuid')
-      .having(sql`count(*)`, '=', wanted.length);
-    q = q.where('rp.uuid', 'in', fitting);
+  // The capacity rule of capacity.ts, per requested class, on the inventory row that carries
+  // its usage (provider_inventory.used); a provider fits when every class does.
+  for (const [rc, amount] of Object.entries(f.resources ?? {})) {
+    q = q.where((eb) => eb.exists(eb.selectFrom('provider_inventory as i').select('i.resource_class')
+      .whereRef('i.provider_uuid', '=', 'rp.uuid').where('i.resource_class', '=', rc)
+      .where(sql<SqlBool>`i.min_unit <= ${amount} and i.max_unit >= ${amount} and ${amount} % i.step_size = 0
+        and i.used + ${amount} <= (i.total - i.reserved) * i.allocation_ratio`)));
   }
   q = q.orderBy('rp.created_at').orderBy('rp.uuid');
   if (limit !== undefined) q = q.limit(limit);
@@ -139,7 +133,7 @@ export async function allocationCandidates(ctx: PlacementContext, query: Candida
     assertClassesExist(ctx, Object.keys(query.resources)),
     assertTraitsExist(ctx, [...(query.required ?? []), ...(query.forbidden ?? [])]),
   ]);
-  const summaries = await summariesOf(ctx, matchingQuery(ctx, query, query.limit));
+  const summaries = await summariesOf(ctx, await matchingQuery(ctx, query, query.limit).execute());
   return {
     allocationRequests: summaries.map((p) => ({ [p.uuid]: { ...query.resources } })),
     providerSummaries: Object.fromEntries(summaries.map((p) => [p.uuid, p])),
@@ -148,56 +142,48 @@ export async function allocationCandidates(ctx: PlacementContext, query: Candida
 
 /** Summaries of the given providers (all providers when no uuids are given); unknown uuids are skipped. */
 export async function providerSummaries(ctx: PlacementContext, uuids?: string[]): Promise<ProviderSummary[]> {
-  const all = ctx.db.selectFrom('resource_provider as rp').selectAll('rp');
-  if (uuids === undefined) return summariesOf(ctx, all);
-  const out: ProviderSummary[] = [];
-  for (let i = 0; i < uuids.length; i += CHUNK) {
-    const chunk = uuids.slice(i, i + CHUNK);
-    if (chunk.length) out.push(...await summariesOf(ctx, all.where('rp.uuid', 'in', chunk)));
-  }
+  let q = ctx.db.selectFrom('resource_provider as rp').selectAll('rp').orderBy('rp.created_at').orderBy('rp.uuid');
+  if (uuids !== undefined) q = q.where(anyOf(ctx, 'rp.uuid', uuids));
+  const summaries = await summariesOf(ctx, await q.execute());
+  if (uuids === undefined) return summaries;
   const order = new Map(uuids.map((u, i) => [u, i]));
-  return out.sort((a, b) => (order.get(a.uuid) ?? 0) - (order.get(b.uuid) ?? 0));
+  return summaries.sort((a, b) => (order.get(a.uuid) ?? 0) - (order.get(b.uuid) ?? 0));
 }
 
-type ProvidersQuery = ReturnType<typeof matchingQuery>;
-
 /**
- * One statement for everything a summary needs: the providers (with their traits and
- * aggregates folded into one text column each) joined with their inventory rows.
+ * `column IN (values)` with one bound parameter whatever the number of values (a PostgreSQL
+ * array, a JSON array for SQLite): the statement text stays the same and short.
  */
-async function summariesOf(ctx: PlacementContext, providers: ProvidersQuery): Promise<ProviderSummary[]> {
-  const fold = (column: string, table: 'provider_trait' | 'provider_aggregate') => {
-    const agg = ctx.engine === 'postgres' ? sql`string_agg(${sql.ref(column)}, ' ')` : sql`group_concat(${sql.ref(column)}, ' ')`;
-    return sql<string | null>`(select ${agg} from ${sql.table(table)} x where x.provider_uuid = rp.uuid)`;
-  };
-  const withNames = providers.select([fold('x.trait', 'provider_trait').as('traits'), fold('x.aggregate_uuid', 'provider_aggregate').as('aggregates')]);
-  const rows = await ctx.db.selectFrom(withNames.as('p'))
-    .leftJoin('provider_inventory as i', 'i.provider_uuid', 'p.uuid')
-    .select(['p.uuid', 'p.name', 'p.generation', 'p.parent_uuid', 'p.root_uuid', 'p.created_at', 'p.traits', 'p.aggregates',
-      'i.resource_class', 'i.total', 'i.reserved', 'i.min_unit', 'i.max_unit', 'i.step_size', 'i.allocation_ratio', 'i.used'])
-    .execute();
-  // Ordered here rather than by the database: sorting the joined rows there costs more.
-  const byUuid = new Map<string, ProviderSummary>();
-  const created = new Map<string, string>();
-  const words = (text: string | null) => (text ? text.split(' ').sort() : []);
-  for (const r of rows) {
-    let s = byUuid.get(r.uuid);
-    if (!s) {
-      s = {
-        uuid: r.uuid, name: r.name, generation: r.generation, parentProviderUuid: r.parent_uuid, rootProviderUuid: r.root_uuid,
-        resources: {}, traits: words(r.traits), aggregates: words(r.aggregates),
-      };
-      byUuid.set(r.uuid, s);
-      created.set(r.uuid, r.created_at);
-    }
-    if (r.resource_class === null) continue;
-    const inv = { total: r.total as number, reserved: r.reserved as number, allocation_ratio: r.allocation_ratio as number };
-    s.resources[r.resource_class] = {
-      capacity: Math.floor(capacityOf(inv)), used: Number(r.used), total: inv.total, reserved: inv.reserved,
-      minUnit: r.min_unit as number, maxUnit: r.max_unit as number, stepSize: r.step_size as number, allocationRatio: inv.allocation_ratio,
+function anyOf(ctx: PlacementContext, column: string, values: string[]) {
+  return ctx.engine === 'postgres'
+    ? sql<SqlBool>`${sql.ref(column)} = any(${values}::text[])`
+    : sql<SqlBool>`${sql.ref(column)} in (select value from json_each(${JSON.stringify(values)}))`;
+}
+
+/** Inventory (with usage), traits and aggregates of these providers: three queries, in parallel where the engine can. */
+async function summariesOf(ctx: PlacementContext, rows: ResourceProviderRow[]): Promise<ProviderSummary[]> {
+  if (rows.length === 0) return [];
+  const uuids = rows.map((r) => r.uuid);
+  const [inventories, traits, aggregates] = await Promise.all([
+    ctx.db.selectFrom('provider_inventory')
+      .select(['provider_uuid', 'resource_class', 'total', 'reserved', 'min_unit', 'max_unit', 'step_size', 'allocation_ratio', 'used'])
+      .where(anyOf(ctx, 'provider_uuid', uuids)).execute(),
+    ctx.db.selectFrom('provider_trait').selectAll().where(anyOf(ctx, 'provider_uuid', uuids)).orderBy('trait').execute(),
+    ctx.db.selectFrom('provider_aggregate').selectAll().where(anyOf(ctx, 'provider_uuid', uuids)).orderBy('aggregate_uuid').execute(),
+  ]);
+  const byUuid = new Map<string, ProviderSummary>(rows.map((r) => [r.uuid, {
+    uuid: r.uuid, name: r.name, generation: r.generation, parentProviderUuid: r.parent_uuid, rootProviderUuid: r.root_uuid,
+    resources: {}, traits: [], aggregates: [],
+  }]));
+  for (const inv of inventories) {
+    const s = byUuid.get(inv.provider_uuid);
+    if (!s) continue;
+    s.resources[inv.resource_class] = {
+      capacity: Math.floor(capacityOf(inv)), used: inv.used, total: inv.total, reserved: inv.reserved,
+      minUnit: inv.min_unit, maxUnit: inv.max_unit, stepSize: inv.step_size, allocationRatio: inv.allocation_ratio,
     };
   }
-  const keyed = [...byUuid.values()].map((p) => ({ p, key: `${created.get(p.uuid) ?? ''} ${p.uuid}` }));
-  keyed.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
-  return keyed.map((k) => k.p);
+  for (const t of traits) byUuid.get(t.provider_uuid)?.traits.push(t.trait);
+  for (const a of aggregates) byUuid.get(a.provider_uuid)?.aggregates.push(a.aggregate_uuid);
+  return [...byUuid.values()];
 }
