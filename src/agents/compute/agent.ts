@@ -160,8 +160,9 @@ class AgentState {
     if (this.syncing || this.stopped) return;
     this.syncing = true;
     try {
+      const takenAt = new Date().toISOString();
       const instances = await this.o.driver.listInstances();
-      if (!this.stopped) this.cast('hostInstances', { host: this.o.host, instances });
+      if (!this.stopped) this.cast('hostInstances', { host: this.o.host, instances, takenAt });
     } catch (e) {
       this.o.log.error({ err: e }, 'compute agent: listing instances failed; sync skipped');
     } finally {

@@ -39,6 +39,6 @@ export type ConductorMethods = {
   heartbeat: { host: string; nodeUuid: string; resources: HostResources; startedAt: string };
   /** A power state changed without being asked (lifecycle event or periodic sync). */
   powerStateChanged: { host: string; uuid: string; powerState: PowerStateValue };
-  /** The agent's view at start (reconcile): which instance domains it has. */
-  hostInstances: { host: string; instances: DriverInstance[] };
+  /** The agent's view at start (reconcile) and at every sync: which instance domains it has, listed at `takenAt`. */
+  hostInstances: { host: string; instances: DriverInstance[]; takenAt: string };
 };

@@ -244,6 +244,8 @@ describe('crash recovery of the compute sagas (fake driver)', () => {
     const idle = await getInstance(ctx, id);
     assert.deepEqual([idle?.vm_state, idle?.task_state], ['active', null], 'the task is given back; vm_state waits for the hypervisor');
     assert.equal(await faultOf(id), undefined, 'an interrupted stop is not a failure');
+    // A sync judges only instances unchanged since the second before its list was taken.
+    await new Promise((r) => setTimeout(r, 2100));
     await s.cloud.computeAgent?.syncNow();
     const srv = await waitServer(s, s.admin.token, id, statusIs('SHUTOFF'), 'SHUTOFF after the sync');
     assert.equal(srv['OS-EXT-STS:power_state'], PowerState.SHUTDOWN);

@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { FakeDriver } from '../../../src/agents/compute/virt/fake/driver.ts';
 import type { Placer } from '../../../src/services/compute/app/context.ts';
+import { reconcileHost } from '../../../src/services/compute/app/conductor.ts';
 import { statusIs, uploadTestImage, waitGone, waitServer } from '../../support/compute.ts';
 import { projectUser, type ProjectUser } from '../../support/projects.ts';
 import { api, startTestServer, type TestServer } from '../../support/server.ts';
@@ -127,8 +128,20 @@ describe('servers on the fake driver', () => {
     await action(alice.token, id, { 'os-start': null });
     await waitServer(s, alice.token, id, statusIs('ACTIVE'), 'ACTIVE');
     driver.setPowerStateQuietly(id, 4);
+    // A sync judges only instances unchanged since the second before its list was taken.
+    await new Promise((r) => setTimeout(r, 2100));
     await s.cloud.computeAgent?.syncNow();
     await waitServer(s, alice.token, id, statusIs('SHUTOFF'), 'SHUTOFF after the periodic sync');
+  });
+
+  it('does not stop a server that booted after the sync listed its host (a stale list)', async () => {
+    const takenAt = new Date(Date.now() - 5000).toISOString();
+    const { id } = await boot(alice.token);
+    await waitServer(s, alice.token, id, statusIs('ACTIVE'), 'ACTIVE');
+    // The agent's list was taken before this boot finished and arrives after it.
+    await reconcileHost(s.cloud.compute, { host: s.config.compute.host, instances: [], takenAt });
+    const srv = (await api(s.url, 'GET', `${v21}/servers/${id}`, { token: alice.token })).body.server;
+    assert.equal(srv.status, 'ACTIVE');
   });
 
   it('locks a server against its owner', async () => {

@@ -177,7 +177,7 @@ describe('compute agent', () => {
   it('reports the instance list at start and on every sync, so a quiet change is caught', async () => {
     const { call, conductor, driver } = await setup();
     await until(() => conductor.hostInstances.length > 0, 'the start-up instance list');
-    assert.deepEqual(conductor.hostInstances[0], { host: 'node-a', instances: [] });
+    assert.deepEqual({ ...conductor.hostInstances[0], takenAt: undefined }, { host: 'node-a', instances: [], takenAt: undefined });
     const s = contractSpec()();
     await call('spawn', { instance: s });
     driver.setPowerStateQuietly(s.uuid, PowerState.SHUTDOWN);

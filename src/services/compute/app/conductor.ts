@@ -6,6 +6,7 @@ import { CONDUCTOR_TOPIC, computeTopic, type ConductorMethods } from '../../../a
 import { PowerState, type PowerStateValue } from '../../../agents/compute/virt/driver.ts';
 import type { ComputeContext } from './context.ts';
 import { upsertComputeNode } from './hypervisors.ts';
+import { isoSeconds } from '../../../core/time.ts';
 import { now } from './instances.ts';
 import { upsertComputeService } from './services.ts';
 import { VmState } from './states.ts';
@@ -33,21 +34,27 @@ export async function applyPowerState(ctx: ComputeContext, host: string, uuid: s
 }
 
 export async function reconcileHost(ctx: ComputeContext, args: ConductorMethods['hostInstances']): Promise<void> {
+  // The list may be older than what happened since (a boot that finished, a start): only
+  // instances unchanged since the whole second before the list was taken are judged by it.
+  const before = isoSeconds(Math.floor(Date.parse(args.takenAt) / 1000) * 1000 - 1000);
   const onHost = new Map(args.instances.map((i) => [i.uuid, i]));
-  const known = await ctx.db.selectFrom('instance').select(['id', 'deleted', 'host']).where('id', 'in', args.instances.length ? [...onHost.keys()] : ['']).execute();
+  const known = await ctx.db.selectFrom('instance').select(['id', 'deleted', 'host', 'updated_at']).where('id', 'in', args.instances.length ? [...onHost.keys()] : ['']).execute();
   const live = new Set(known.filter((k) => !k.deleted && k.host === args.host).map((k) => k.id));
+  const settled = new Set(known.filter((k) => k.updated_at <= before).map((k) => k.id));
   for (const inst of args.instances) {
     if (live.has(inst.uuid)) {
-      await applyPowerState(ctx, args.host, inst.uuid, inst.powerState);
+      if (settled.has(inst.uuid)) await applyPowerState(ctx, args.host, inst.uuid, inst.powerState);
       continue;
     }
+    // Created or deleted while the list was on its way: not an orphan yet.
+    if (known.some((k) => k.id === inst.uuid) && !settled.has(inst.uuid)) continue;
     ctx.log.warn({ host: args.host, domain: inst.name, instance: inst.uuid }, 'domain without a live instance on this host');
     if (ctx.config.compute.removeOrphanDomains) {
       await ctx.bus.call(computeTopic(args.host), 'destroy', { uuid: inst.uuid, name: inst.name }).catch((e: unknown) => ctx.log.error({ err: e, domain: inst.name }, 'removing an orphan domain failed'));
     }
   }
   // Instances the database puts on this host but the hypervisor does not have.
-  const expected = await ctx.db.selectFrom('instance').select('id').where('host', '=', args.host).where('deleted', '=', 0).where('task_state', 'is', null).execute();
+  const expected = await ctx.db.selectFrom('instance').select('id').where('host', '=', args.host).where('deleted', '=', 0).where('task_state', 'is', null).where('updated_at', '<=', before).execute();
   for (const { id } of expected) if (!onHost.has(id)) await applyPowerState(ctx, args.host, id, PowerState.NOSTATE);
 }
 
