@@ -1,6 +1,7 @@
 // What the scheduler works on. The compute service builds these from its own service/host
 // records and Placement's provider summaries; the scheduler itself reads no database and makes
 // no calls, so a selection is a pure function of its inputs (plus `random` for host subsets).
+import type { FlavorSpec } from '../../agents/compute/virt/driver.ts';
 
 /** An aggregate a host belongs to, with its metadata (Nova's host aggregates). */
 export type HostAggregate = { uuid: string; name: string; metadata: Record<string, string> };
@@ -30,15 +31,8 @@ export type HostState = {
   cpuArch?: string;
 };
 
-export type SchedulerFlavor = {
-  name: string;
-  vcpus: number;
-  memoryMb: number;
-  rootGb: number;
-  ephemeralGb: number;
-  swapMb: number;
-  extraSpecs: Record<string, string>;
-};
+/** The flavor as instances carry it (the scheduler does not need its id). */
+export type SchedulerFlavor = Omit<FlavorSpec, 'id'>;
 
 export type SchedulerImage = { id: string; properties: Record<string, string> };
 

@@ -4,20 +4,18 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { Conflict } from '../../../src/core/errors.ts';
 import { allocationCandidates, claim, deleteAllocations, providerSummaries } from '../../../src/services/placement/app/scheduler-api.ts';
-import { startTestServer, type TestServer } from '../../support/server.ts';
-import { firstError, placement } from './client.ts';
+import type { TestServer } from '../../support/server.ts';
+import { firstError, startPlacementServer, type Placement } from './client.ts';
 
 describe('placement allocation candidates', () => {
   let s: TestServer;
-  let p: ReturnType<typeof placement>;
+  let p: Placement;
   const agg1 = crypto.randomUUID();
   const agg2 = crypto.randomUUID();
   let a: string, b: string, c: string;
 
   before(async () => {
-    // Placement alone: no compute host registers a provider of its own here.
-    s = await startTestServer({ env: { NUBO_COMPUTE_DRIVER: 'none' } });
-    p = placement(s);
+    ({ s, p } = await startPlacementServer());
     assert.equal((await p.call('PUT', '/traits/CUSTOM_SSD_X')).status, 201);
     a = (await p.provider('cand-a', { VCPU: { total: 8 }, MEMORY_MB: { total: 8192 }, DISK_GB: { total: 100 } })).uuid;
     b = (await p.provider('cand-b', { VCPU: { total: 2 }, MEMORY_MB: { total: 2048 } })).uuid;

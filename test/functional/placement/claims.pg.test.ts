@@ -5,19 +5,17 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { Conflict } from '../../../src/core/errors.ts';
 import { claim } from '../../../src/services/placement/app/scheduler-api.ts';
-import { startTestServer, type TestServer } from '../../support/server.ts';
-import { firstError, placement } from './client.ts';
+import type { TestServer } from '../../support/server.ts';
+import { firstError, startPlacementServer, type Placement } from './client.ts';
 
 const CLAIMS = 50;
 const CAPACITY = 20;
 
 describe('placement claims under concurrency', () => {
   let s: TestServer;
-  let p: ReturnType<typeof placement>;
+  let p: Placement;
   before(async () => {
-    // Placement alone: no compute host registers a provider of its own here.
-    s = await startTestServer({ env: { NUBO_COMPUTE_DRIVER: 'none' } });
-    p = placement(s);
+    ({ s, p } = await startPlacementServer());
   });
   after(async () => { await s.stop(); });
 

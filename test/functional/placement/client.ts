@@ -1,7 +1,7 @@
-// Helpers for the placement functional tests: requests at a chosen microversion, and a
-// provider with inventory in one call.
+// Helpers for the placement functional tests: a server running Placement alone, requests at a
+// chosen microversion, and a provider with inventory in one call.
 import assert from 'node:assert/strict';
-import { api, type TestServer } from '../../support/server.ts';
+import { api, startTestServer, type TestServer } from '../../support/server.ts';
 
 export type Opts = { body?: unknown; version?: string; token?: string; headers?: Record<string, string> };
 
@@ -39,3 +39,11 @@ export function placement(s: TestServer) {
 
 /** The first error of a Placement error body. */
 export const firstError = (body: any): { status: number; title: string; detail: string; code: string; request_id: string } => body.errors[0];
+
+export type Placement = ReturnType<typeof placement>;
+
+/** A test server where no compute host registers a provider of its own: Placement's rows are the test's. */
+export async function startPlacementServer(): Promise<{ s: TestServer; p: Placement }> {
+  const s = await startTestServer({ env: { NUBO_COMPUTE_DRIVER: 'none' } });
+  return { s, p: placement(s) };
+}

@@ -1,16 +1,14 @@
 // Resource providers through the Placement API: create, show, update, delete, trees, list filters.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { startTestServer, type TestServer } from '../../support/server.ts';
-import { firstError, placement } from './client.ts';
+import type { TestServer } from '../../support/server.ts';
+import { firstError, startPlacementServer, type Placement } from './client.ts';
 
 describe('placement resource providers', () => {
   let s: TestServer;
-  let p: ReturnType<typeof placement>;
+  let p: Placement;
   before(async () => {
-    // Placement alone: no compute host registers a provider of its own here.
-    s = await startTestServer({ env: { NUBO_COMPUTE_DRIVER: 'none' } });
-    p = placement(s);
+    ({ s, p } = await startPlacementServer());
   });
   after(async () => { await s.stop(); });
 

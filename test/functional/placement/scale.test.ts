@@ -9,7 +9,8 @@ import { setInventories } from '../../../src/services/placement/app/inventories.
 import { createProvider } from '../../../src/services/placement/app/providers.ts';
 import { allocationCandidates, claim } from '../../../src/services/placement/app/scheduler-api.ts';
 import { setProviderTraits } from '../../../src/services/placement/app/traits.ts';
-import { startTestServer, type TestServer } from '../../support/server.ts';
+import type { TestServer } from '../../support/server.ts';
+import { startPlacementServer } from './client.ts';
 
 const HOSTS = 1000;
 const RUNS = 200;
@@ -20,8 +21,7 @@ describe('placement at 1,000 providers', () => {
   let s: TestServer;
   const agg = crypto.randomUUID();
   before(async () => {
-    // Placement alone: no compute host registers a provider of its own here.
-    s = await startTestServer({ env: { NUBO_COMPUTE_DRIVER: 'none' } });
+    ({ s } = await startPlacementServer());
     const ctx = s.cloud.placement;
     const opts = { reservedMayEqualTotal: false };
     for (let i = 0; i < HOSTS; i++) {

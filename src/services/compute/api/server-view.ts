@@ -2,7 +2,7 @@
 // are exactly the keys of the 2.1 schema (tempest/lib/api_schema/response/compute/v2_1/servers.py).
 import { createHash } from 'node:crypto';
 import type { InstanceFault, InstanceRow } from '../db/schema.ts';
-import { flavorOf } from '../app/instances.ts';
+import { domainName, flavorOf } from '../app/instances.ts';
 import { serverStatus } from '../app/states.ts';
 
 export type ViewContext = { baseUrl: string; admin: boolean };
@@ -59,7 +59,7 @@ export function serverDetail(v: ViewContext, row: InstanceRow, fault?: InstanceF
   if (v.admin) {
     body['OS-EXT-SRV-ATTR:host'] = row.host;
     body['OS-EXT-SRV-ATTR:hypervisor_hostname'] = row.node;
-    body['OS-EXT-SRV-ATTR:instance_name'] = `instance-${row.seq.toString(16).padStart(8, '0')}`;
+    body['OS-EXT-SRV-ATTR:instance_name'] = domainName(row.seq);
   }
   if (fault && (status === 'ERROR' || status === 'DELETED')) {
     body.fault = {

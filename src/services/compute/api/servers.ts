@@ -34,7 +34,7 @@ function listLinks(ctx: ComputeContext, path: string, q: Record<string, string |
 }
 
 export function serverRoutes(app: FastifyInstance, ctx: ComputeContext, caller: Caller): void {
-  const view = (c: ProjectCaller): ViewContext => ({ baseUrl: ctx.config.publicUrl, admin: isAdmin(c) });
+  const view = (c: ProjectCaller): ViewContext => ({ baseUrl: ctx.config.publicUrl, admin: isAdmin(ctx, c) });
 
   app.post('/servers', { schema: { body: ServerCreate } }, async (req, reply) => {
     const c = await caller(req);

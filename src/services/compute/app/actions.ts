@@ -4,18 +4,19 @@
 // an error event of the instance action, as Nova does.
 import { createHmac, randomBytes } from 'node:crypto';
 import { computeTopic, type AgentMethods } from '../../../agents/compute/protocol.ts';
-import type { FlavorSpec, ImageSpec, PowerStateValue } from '../../../agents/compute/virt/driver.ts';
+import type { FlavorSpec, PowerStateValue } from '../../../agents/compute/virt/driver.ts';
 import { BadRequest, Conflict, Forbidden } from '../../../core/errors.ts';
 import type { ProjectCaller } from '../../../http/caller.ts';
 import { imageProperties } from '../../../http/image-client.ts';
 import type { InstanceRow } from '../db/schema.ts';
 import { authorize } from './authorize.ts';
 import { inBackground } from './background.ts';
+import { bootableImage, currentImageSpec, imageSpec, refId } from './boot-image.ts';
 import type { ComputeContext } from './context.ts';
 import { getFlavorForBoot } from './flavors.ts';
 import { actionEvent, recordAction } from './instance-actions.ts';
 import { domainName, finish, flavorOf, isAdmin, now, recordFault, transition, visibleInstance } from './instances.ts';
-import { checkLock, refId } from './servers.ts';
+import { checkLock } from './servers.ts';
 import { instanceSpec } from './spec.ts';
 import { TRANSITIONS, type Action } from './states.ts';
 
@@ -83,10 +84,10 @@ export async function powerAction(ctx: ComputeContext, r: Request, action: 'star
 export async function setLock(ctx: ComputeContext, r: Request, lock: boolean): Promise<void> {
   const row = await visibleInstance(ctx, r.caller, r.id);
   authorize(ctx, r.caller, 'os_compute_api:servers:action', row);
-  if (!lock && row.locked && row.locked_by === 'admin' && !isAdmin(r.caller)) {
+  if (!lock && row.locked && row.locked_by === 'admin' && !isAdmin(ctx, r.caller)) {
     throw new Forbidden(`Policy doesn't allow os_compute_api:os-lock-server:unlock:unlock_override to be performed.`);
   }
-  await ctx.db.updateTable('instance').set({ locked: lock ? 1 : 0, locked_by: lock ? (isAdmin(r.caller) && row.project_id !== r.caller.project_id ? 'admin' : 'owner') : null, updated_at: now() }).where('id', '=', row.id).execute();
+  await ctx.db.updateTable('instance').set({ locked: lock ? 1 : 0, locked_by: lock ? (isAdmin(ctx, r.caller) && row.project_id !== r.caller.project_id ? 'admin' : 'owner') : null, updated_at: now() }).where('id', '=', row.id).execute();
   await recordAction(ctx, { instanceUuid: row.id, action: lock ? 'lock' : 'unlock', requestId: r.requestId, caller: r.caller });
 }
 
@@ -156,18 +157,10 @@ export async function createImage(ctx: ComputeContext, r: Request, body: { name:
   return imageId;
 }
 
-async function imageSpecFor(ctx: ComputeContext, imageRef: string, userToken: string): Promise<ImageSpec> {
-  const glance = await ctx.images.getForUser(refId(imageRef), userToken).catch(() => {
-    throw new BadRequest(`Image ${refId(imageRef)} could not be found.`);
-  });
-  if (glance.status !== 'active') throw new BadRequest(`Image ${glance.id} is not active.`);
-  return { id: glance.id, name: glance.name ?? '', diskFormat: glance.disk_format ?? 'raw', checksum: glance.checksum, properties: imageProperties(glance) };
-}
-
 export async function rebuild(ctx: ComputeContext, r: Request, body: { imageRef: string; name?: string; metadata?: Record<string, string>; accessIPv4?: string; accessIPv6?: string }): Promise<InstanceRow> {
   const current = await visibleInstance(ctx, r.caller, r.id);
   const host = hostOf(current);
-  const image = await imageSpecFor(ctx, body.imageRef, r.userToken);
+  const image = imageSpec(await bootableImage(ctx, body.imageRef, r.userToken));
   const row = await begin(ctx, r, 'rebuild', 'rebuild');
   const set: Partial<InstanceRow> = {
     image_ref: image.id, updated_at: now(),
@@ -192,7 +185,7 @@ export async function resize(ctx: ComputeContext, r: Request, flavorRef: string)
   const newFlavor: FlavorSpec = await getFlavorForBoot(ctx, r.caller, refId(flavorRef));
   if (newFlavor.id === oldFlavor.id) throw new BadRequest('When resizing, instances must change flavor!');
   if (newFlavor.rootGb < oldFlavor.rootGb) throw new BadRequest('Resize error: Unable to resize disk down.');
-  const image = await imageSpecFor(ctx, current.image_ref, r.userToken).catch(() => ({ id: current.image_ref, name: '', diskFormat: 'qcow2', checksum: null, properties: {} }));
+  const image = await currentImageSpec(ctx, current.image_ref);
   const row = await begin(ctx, r, 'resize', 'resize');
   const node = row.node as string;
   complete(ctx, r, row, 'resize', 'resize_instance', async () => {
@@ -218,8 +211,7 @@ export async function revertResize(ctx: ComputeContext, r: Request): Promise<voi
   const host = hostOf(current);
   if (!current.old_flavor) throw new Conflict(`Instance ${current.id} has no resize to revert.`);
   const oldFlavor = JSON.parse(current.old_flavor) as FlavorSpec;
-  const image = await ctx.images.get(current.image_ref);
-  const spec: ImageSpec = { id: current.image_ref, name: image?.name ?? '', diskFormat: image?.disk_format ?? 'qcow2', checksum: image?.checksum ?? null, properties: image ? imageProperties(image) : {} };
+  const spec = await currentImageSpec(ctx, current.image_ref);
   const row = await begin(ctx, r, 'revertResize', 'revertResize');
   complete(ctx, r, row, 'revertResize', 'revert_resize', async () => {
     const { powerState } = await agentCall(ctx, host, 'revertResize', { instance: instanceSpec(row, spec, row.old_flavor as string) });

@@ -11,6 +11,7 @@ import type { ProjectCaller } from '../../../http/caller.ts';
 import type { ComputeDB, FlavorRow } from '../db/schema.ts';
 import { authorize } from './authorize.ts';
 import type { ComputeContext } from './context.ts';
+import { isAdmin } from './instances.ts';
 
 export type Flavor = FlavorRow;
 
@@ -36,9 +37,6 @@ const SQL_SP_FLOAT_MAX = 3.40282e38;
 
 export const flavorNotFound = (id: string) => new NotFound(`Flavor ${id} could not be found.`);
 
-export function isAdmin(ctx: ComputeContext, caller: ProjectCaller): boolean {
-  return ctx.policy.enforce('context_is_admin', {}, caller);
-}
 
 /** Public flavors or those the project was given access to (Nova's non-admin flavor query). */
 const publicOrShared = (projectId: string) => (eb: ExpressionBuilder<ComputeDB, 'flavor'>) => eb.or([

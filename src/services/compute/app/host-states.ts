@@ -11,9 +11,7 @@ export async function hostStates(ctx: Pick<ComputeContext, 'db' | 'config'>, pla
   const nodes = await ctx.db.selectFrom('compute_node')
     .innerJoin('compute_service', (j) => j.onRef('compute_service.host', '=', 'compute_node.host').on('compute_service.binary', '=', 'nova-compute'))
     .select(['compute_node.uuid', 'compute_node.host', 'compute_node.hypervisor_type', 'compute_node.cpu_info',
-      'compute_service.id', 'compute_service.disabled', 'compute_service.disabled_reason', 'compute_service.forced_down', 'compute_service.last_seen_up',
-      'compute_service.binary', 'compute_service.topic', 'compute_service.version', 'compute_service.uuid as service_uuid',
-      'compute_service.created_at', 'compute_service.updated_at'])
+      'compute_service.disabled', 'compute_service.disabled_reason', 'compute_service.forced_down', 'compute_service.last_seen_up', 'compute_service.created_at'])
     .execute();
   if (!nodes.length) return [];
   const summaries = new Map((await providerSummaries(placement, nodes.map((n) => n.uuid))).map((p) => [p.uuid, p]));
@@ -35,7 +33,7 @@ export async function hostStates(ctx: Pick<ComputeContext, 'db' | 'config'>, pla
     try { arch = (JSON.parse(n.cpu_info) as { arch?: string }).arch; } catch { arch = undefined; }
     return {
       host: n.host, nodeUuid: n.uuid, enabled: !n.disabled, disabledReason: n.disabled_reason,
-      up: isServiceUp(ctx, { id: n.id, host: n.host, binary: n.binary, topic: n.topic, disabled: n.disabled, disabled_reason: n.disabled_reason, forced_down: n.forced_down, last_seen_up: n.last_seen_up, version: n.version, uuid: n.service_uuid, created_at: n.created_at, updated_at: n.updated_at }, nowMs),
+      up: isServiceUp(ctx, n, nowMs),
       availabilityZone: ctx.config.compute.defaultAvailabilityZone,
       capacity, used, traits: p?.traits ?? [], aggregates: (p?.aggregates ?? []).map((uuid) => ({ uuid, name: uuid, metadata: {} })),
       instances: instances.get(n.host) ?? [], hypervisorType: n.hypervisor_type, ...(arch ? { cpuArch: arch } : {}),
@@ -61,10 +59,9 @@ export async function requestSpec(ctx: Pick<ComputeContext, 'db'>, req: PlaceReq
       };
     }
   }
-  const f = req.flavor;
   return {
     instanceUuid: req.instanceUuid,
-    flavor: { name: f.name, vcpus: f.vcpus, memoryMb: f.memoryMb, rootGb: f.rootGb, ephemeralGb: f.ephemeralGb, swapMb: f.swapMb, extraSpecs: f.extraSpecs },
+    flavor: req.flavor,
     image: req.image,
     availabilityZone: req.availabilityZone,
     serverGroup,

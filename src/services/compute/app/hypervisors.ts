@@ -13,6 +13,7 @@ import { NotFound } from '../../../core/errors.ts';
 import type { ComputeNodeRow, ComputeServiceRow, InstanceRow } from '../db/schema.ts';
 import type { ComputeContext } from './context.ts';
 import { computeServicesByHost, isServiceUp } from './services.ts';
+import { domainName } from './instances.ts';
 
 /** The parts of a boot flavor (FlavorSpec JSON in instance.flavor) that resource counts need. */
 export type FlavorAmounts = { name: string; vcpus: number; memoryMb: number; rootGb: number; ephemeralGb: number; swapMb: number };
@@ -33,7 +34,6 @@ export function flavorAmounts(json: string): FlavorAmounts {
 }
 
 /** Nova's instance name (the libvirt domain name): instance-%08x of its sequence number. */
-export const instanceName = (seq: number): string => `instance-${seq.toString(16).padStart(8, '0')}`;
 
 export type Hypervisor = {
   id: number;
@@ -92,7 +92,7 @@ function hypervisorOf(ctx: ComputeContext, node: ComputeNodeRow, service: Comput
     runningVms: instances.length,
     // Nova's current_workload: instances with a task in progress (building, resizing, snapshotting…).
     currentWorkload: instances.filter((i) => i.task_state !== null).length,
-    servers: instances.map((i) => ({ uuid: i.id, name: instanceName(i.seq) })),
+    servers: instances.map((i) => ({ uuid: i.id, name: domainName(i.seq) })),
   };
 }
 

@@ -11,7 +11,8 @@ import { refusal, TRANSITIONS, type Action, type TaskStateValue, type VmStateVal
 
 export const now = (): string => isoSeconds(Date.now());
 
-export const isAdmin = (caller: ProjectCaller): boolean => caller.roles.includes('admin');
+/** The policy's context_is_admin (so a policy file can change who is admin). */
+export const isAdmin = (ctx: Pick<ComputeContext, 'policy'>, caller: ProjectCaller): boolean => ctx.policy.enforce('context_is_admin', {}, caller);
 
 export const flavorOf = (row: Pick<InstanceRow, 'flavor'>): FlavorSpec => JSON.parse(row.flavor) as FlavorSpec;
 
@@ -21,7 +22,7 @@ export const domainName = (seq: number): string => `instance-${seq.toString(16).
 /** A live (not deleted) instance the caller may see: its project's, or any for an admin. 404 otherwise. */
 export async function visibleInstance(ctx: ComputeContext, caller: ProjectCaller, id: string): Promise<InstanceRow> {
   const row = await ctx.db.selectFrom('instance').selectAll().where('id', '=', id).where('deleted', '=', 0).executeTakeFirst();
-  if (!row || (row.project_id !== caller.project_id && !isAdmin(caller))) throw new NotFound(`Instance ${id} could not be found.`);
+  if (!row || (row.project_id !== caller.project_id && !isAdmin(ctx, caller))) throw new NotFound(`Instance ${id} could not be found.`);
   return row;
 }
 

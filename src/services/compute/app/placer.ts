@@ -2,7 +2,7 @@
 // then Placement claims atomically on the best one; a claim lost to a concurrent boot moves on
 // to the next-best host. When nothing fits, the fault says why, filter by filter.
 import { Conflict, NuboError } from '../../../core/errors.ts';
-import type { FlavorSpec, HostResources } from '../../../agents/compute/virt/driver.ts';
+import type { HostResources } from '../../../agents/compute/virt/driver.ts';
 import { claim, deleteAllocations } from '../../placement/app/allocations.ts';
 import type { PlacementContext } from '../../placement/app/context.ts';
 import { createProvider, getProvider } from '../../placement/app/providers.ts';
@@ -21,14 +21,13 @@ export class NoValidHost extends NuboError {
 export function createPlacer(ctx: Omit<ComputeContext, 'placer'>, placement: PlacementContext): Placer {
   const c = ctx.config.compute;
   const scheduler = ctx.config.compute.scheduler;
-  const resources = (f: FlavorSpec) => resourcesFor({ name: f.name, vcpus: f.vcpus, memoryMb: f.memoryMb, rootGb: f.rootGb, ephemeralGb: f.ephemeralGb, swapMb: f.swapMb, extraSpecs: f.extraSpecs });
   return {
     async place(req: PlaceRequest) {
       const withInstances = Boolean(req.groupId || req.hints.sameHost?.length || req.hints.differentHost?.length);
       const [hosts, spec] = await Promise.all([hostStates(ctx, placement, withInstances), requestSpec(ctx, req)]);
       const selection = selectHosts(hosts, spec, scheduler);
       if (!selection.ok) throw new NoValidHost(formatNoValidHost(selection.explanation));
-      const amounts = resources(req.flavor);
+      const amounts = resourcesFor(req.flavor);
       const tried: string[] = [];
       for (const h of [selection.hosts[0], ...(selection.alternates[0] ?? [])]) {
         if (!h) continue;
@@ -43,7 +42,7 @@ export function createPlacer(ctx: Omit<ComputeContext, 'placer'>, placement: Pla
       throw new NoValidHost(`No valid host: the hosts that fit (${tried.join(', ')}) were filled by concurrent requests; try again.`);
     },
     async reclaim(instanceUuid, node, projectId, userId, flavor) {
-      await claim(placement, instanceUuid, { projectId, userId, allocations: { [node]: resources(flavor) } });
+      await claim(placement, instanceUuid, { projectId, userId, allocations: { [node]: resourcesFor(flavor) } });
     },
     async release(instanceUuid) {
       await deleteAllocations(placement, instanceUuid);

@@ -9,6 +9,7 @@ import type { ProjectCaller } from '../../../http/caller.ts';
 import type { ServerGroupRow } from '../db/schema.ts';
 import type { ComputeContext } from './context.ts';
 import { projectQuotas, serverGroupCount } from './quotas.ts';
+import { isAdmin } from './instances.ts';
 
 export const SERVER_GROUP_POLICIES = ['affinity', 'anti-affinity', 'soft-affinity', 'soft-anti-affinity'] as const;
 export type ServerGroupPolicy = (typeof SERVER_GROUP_POLICIES)[number];
@@ -27,7 +28,6 @@ export type ServerGroup = {
 };
 
 /** Admins see every project's groups (the policy's context_is_admin, so an override applies here too). */
-const isAdmin = (ctx: ComputeContext, c: ProjectCaller) => ctx.policy.enforce('context_is_admin', {}, c);
 
 function parseRules(text: string): Record<string, unknown> {
   try {

@@ -1,14 +1,13 @@
 // Server create, list, update and delete: the parts of the servers API that are not actions.
 import { randomUUID } from 'node:crypto';
 import { sanitizeHostname } from '../../../agents/compute/config-drive.ts';
-import type { ImageSpec } from '../../../agents/compute/virt/driver.ts';
 import { BadRequest, Conflict, Forbidden } from '../../../core/errors.ts';
 import { parseIso } from '../../../core/time.ts';
 import type { ProjectCaller } from '../../../http/caller.ts';
-import { imageProperties } from '../../../http/image-client.ts';
 import type { InstanceRow } from '../db/schema.ts';
 import { authorize } from './authorize.ts';
 import { inBackground } from './background.ts';
+import { bootableImage, imageSpec, refId } from './boot-image.ts';
 import { runBoot, startBoot } from './boot.ts';
 import type { ComputeContext } from './context.ts';
 import { runDelete, startDelete } from './delete.ts';
@@ -41,8 +40,6 @@ export type NewServer = {
   userToken: string;
 };
 
-/** The id at the end of a reference that may be a URL (Nova accepts links as refs). */
-export const refId = (ref: string): string => ref.replace(/\/+$/, '').split('/').pop() ?? ref;
 
 /** Nova accepts "az", "az:host" and "az:host:node" (the host part is admin-only). */
 function parseAz(ctx: ComputeContext, caller: ProjectCaller, az: string | null | undefined): { zone: string | null; forceHost: string | null } {
@@ -63,16 +60,13 @@ export async function createServers(ctx: ComputeContext, caller: ProjectCaller, 
   }
   const flavor = await getFlavorForBoot(ctx, caller, refId(body.flavorRef));
   if (!body.imageRef) throw new BadRequest('Booting from a volume is not supported yet: imageRef is required.');
-  const glance = await ctx.images.getForUser(refId(body.imageRef), body.userToken).catch(() => {
-    throw new BadRequest(`Image ${refId(body.imageRef)} could not be found.`);
-  });
-  if (glance.status !== 'active') throw new BadRequest(`Image ${glance.id} is not active.`);
+  const glance = await bootableImage(ctx, body.imageRef, body.userToken);
   if (flavor.memoryMb < glance.min_ram) throw new BadRequest(`Flavor's memory is too small for requested image.`);
   if (flavor.rootGb > 0 && flavor.rootGb < glance.min_disk) throw new BadRequest(`Flavor's disk is too small for requested image.`);
   if (flavor.rootGb > 0 && glance.virtual_size && flavor.rootGb * 1024 ** 3 < glance.virtual_size) {
     throw new BadRequest(`Flavor's disk is too small for requested image. Flavor disk is ${flavor.rootGb * 1024 ** 3} bytes, image is ${glance.virtual_size} bytes.`);
   }
-  const image: ImageSpec = { id: glance.id, name: glance.name ?? '', diskFormat: glance.disk_format ?? 'raw', checksum: glance.checksum, properties: imageProperties(glance) };
+  const image = imageSpec(glance);
   const key = body.keyName ? await getKeypairForBoot(ctx, caller.user_id, body.keyName) : null;
   const metadata = body.metadata ?? {};
   if (Object.keys(metadata).length > ctx.config.compute.quota.metadata_items && ctx.config.compute.quota.metadata_items >= 0) {
@@ -143,8 +137,8 @@ export async function deleteServer(ctx: ComputeContext, caller: ProjectCaller, i
 }
 
 /** A locked server refuses changes except from admins. */
-export function checkLock(_ctx: ComputeContext, caller: ProjectCaller, row: InstanceRow): void {
-  if (row.locked && !isAdmin(caller)) throw new Conflict(`Instance ${row.id} is locked`);
+export function checkLock(ctx: ComputeContext, caller: ProjectCaller, row: InstanceRow): void {
+  if (row.locked && !isAdmin(ctx, caller)) throw new Conflict(`Instance ${row.id} is locked`);
 }
 
 export type ServerQuery = {
@@ -157,7 +151,7 @@ const SORT_KEYS = new Set(['created_at', 'display_name', 'updated_at', 'uuid', '
 
 export async function listServers(ctx: ComputeContext, caller: ProjectCaller, q: ServerQuery): Promise<{ rows: InstanceRow[]; more: boolean }> {
   authorize(ctx, caller, 'os_compute_api:servers:index');
-  const admin = isAdmin(caller);
+  const admin = isAdmin(ctx, caller);
   const allTenants = admin && q.all_tenants !== undefined && !/^(0|false|no|off)$/i.test(q.all_tenants);
   let query = ctx.db.selectFrom('instance').selectAll();
   const project = admin ? (q.project_id ?? q.tenant_id) : undefined;

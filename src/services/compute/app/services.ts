@@ -21,7 +21,7 @@ const SERVICE_VERSION = 1;
  * Up when its last report is recent enough and nobody forced it down. A service that never
  * reported counts from its creation; `abs` tolerates a clock a little ahead (as Nova does).
  */
-export function isServiceUp(ctx: Pick<ComputeContext, 'config'>, row: ComputeServiceRow, now: number = Date.now()): boolean {
+export function isServiceUp(ctx: Pick<ComputeContext, 'config'>, row: Pick<ComputeServiceRow, 'forced_down' | 'last_seen_up' | 'created_at'>, now: number = Date.now()): boolean {
   if (row.forced_down) return false;
   const last = parseIso(row.last_seen_up ?? row.created_at);
   if (last === null) return false;
