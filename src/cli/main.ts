@@ -36,10 +36,10 @@ function printWelcome(config: Config, guestImage?: string): void {
   const secrets = loadOrCreateSecrets(config.stateDir);
   process.stdout.write([
     `Nubo is running at ${config.publicUrl}`,
-    `  APIs:       ${config.publicUrl}/<service> (identity now; the dashboard will be at ${config.publicUrl}/)`,
+    `  APIs:       ${config.publicUrl}/<service>: identity, image, compute, placement (the dashboard will be at ${config.publicUrl}/)`,
     `  auth URL:   ${config.publicUrl}/identity/v3`,
     `  admin user: admin`,
-    ...(guestImage ? [`  image:      ${guestImage}, public: boots with \`openstack server create --image ${GUEST_IMAGE_NAME}\` once compute is built`] : []),
+    ...(guestImage ? [`  image:      ${guestImage}, public: openstack --os-cloud nubo server create --flavor m1.tiny --image ${GUEST_IMAGE_NAME} --nic none --wait vm1`] : []),
     `  password:   ${secrets.adminPassword}   (kept in ${join(config.stateDir, 'secrets.json')}, mode 0600)`,
     '',
     `Shell:  eval "$(./nubo openrc)"; openstack token issue      (also ${join(config.stateDir, 'keystonerc_admin')})`,

@@ -29,7 +29,9 @@ describe('openstack CLI against ./nubo up', { timeout: 600_000 }, () => {
     stateDir = mkdtempSync(join(tmpdir(), 'nubo-cli-'));
     db = await testDatabase(stateDir);
     const port = String(20000 + Math.floor(Math.random() * 20000));
-    env = { ...process.env, NUBO_STATE_DIR: stateDir, NUBO_PORT: port, NUBO_DATABASE_URL: db.url };
+    // The fake compute driver: this step runs without libvirtd (the system tests boot real guests
+    // through ./nubo up), and `up` would otherwise start one and leave it running.
+    env = { ...process.env, NUBO_STATE_DIR: stateDir, NUBO_PORT: port, NUBO_DATABASE_URL: db.url, NUBO_COMPUTE_DRIVER: 'fake' };
     for (const k of Object.keys(env)) if (k.startsWith('OS_')) delete env[k];
   });
   after(async () => {

@@ -3,7 +3,7 @@
 // copied, and the base is never written. Every file is made under a `.part` name and renamed
 // into place, so an agent that crashes mid-way leaves either a whole disk or none, and a
 // retried spawn keeps the disks that exist.
-import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { BadRequest } from '../../../../core/errors.ts';
 import { run } from '../../../../host/run.ts';
@@ -56,11 +56,20 @@ export async function imageInfo(path: string): Promise<ImageInfo> {
  * cache is broken or the bytes are not what they claim, and no overlay is made on it.
  */
 async function baseImage(baseImagePath: string): Promise<ImageInfo> {
+  // A cached base is written once (under a .part name, then renamed) and never changed, so its
+  // inspection holds for as long as the same file (inode, size, mtime) is there; this spares
+  // every boot but the first a qemu-img run.
+  const st = statSync(baseImagePath);
+  const key = `${baseImagePath}\0${st.ino}\0${st.size}\0${st.mtimeMs}`;
+  const known = inspectedBases.get(key);
+  if (known) return known;
   const info = await imageInfo(baseImagePath);
   if (info.format !== 'qcow2' && info.format !== 'raw') throw new Error(`base image ${baseImagePath} is ${info.format}, not qcow2 or raw`);
   if (info.backingFile !== null) throw new Error(`base image ${baseImagePath} has a backing file (${info.backingFile}); refusing it`);
+  inspectedBases.set(key, info);
   return info;
 }
+const inspectedBases = new Map<string, ImageInfo>();
 
 /** Runs `make(partPath)` and renames the result to `path`; leaves nothing on failure. */
 async function atomically(path: string, make: (part: string) => Promise<void>): Promise<void> {
