@@ -34,6 +34,7 @@ export const computePolicy: Record<string, string> = {
   'os_compute_api:os-quota-sets:update': 'rule:admin_api',
   'os_compute_api:os-services': 'rule:admin_api',
   'os_compute_api:os-hypervisors': 'rule:admin_api',
+  'os_compute_api:os-aggregates': 'rule:admin_api',
   'os_compute_api:os-availability-zone:list': 'rule:admin_or_reader',
   'os_compute_api:os-availability-zone:detail': 'rule:admin_api',
   'os_compute_api:os-simple-tenant-usage:show': 'rule:admin_or_reader',

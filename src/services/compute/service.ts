@@ -22,6 +22,7 @@ import { serverGroupRoutes } from './api/server-groups.ts';
 import { serviceRoutes } from './api/services.ts';
 import { usageRoutes } from './api/usage.ts';
 import { versionRoutes } from './api/versions.ts';
+import { aggregateRoutes } from './api/aggregates.ts';
 import { instanceActionRoutes } from './api/instance-actions.ts';
 import { serverRoutes } from './api/servers.ts';
 import { createPlacer } from './app/placer.ts';
@@ -78,6 +79,7 @@ export function computeService(ctx: ComputeContext, identity: IdentityClient): S
         availabilityZoneRoutes(v21, ctx, caller);
         serviceRoutes(v21, ctx, caller);
         hypervisorRoutes(v21, ctx, caller);
+        aggregateRoutes(v21, ctx, caller);
         usageRoutes(v21, ctx, caller);
       }, { prefix: '/v2.1' });
     },

@@ -59,6 +59,14 @@ describe('identity domains, projects and users', () => {
     assert.equal(badParent.status, 400);
   });
 
+  it('keeps null as null: unsetting a user\'s default project clears it (not an empty string)', async () => {
+    const set = await api(s.url, 'PATCH', `/identity/v3/users/${memberId}`, { token: s.admin.token, body: { user: { default_project_id: s.admin.projectId } } });
+    assert.equal(set.body.user.default_project_id, s.admin.projectId);
+    const unset = await api(s.url, 'PATCH', `/identity/v3/users/${memberId}`, { token: s.admin.token, body: { user: { default_project_id: null } } });
+    assert.equal(unset.status, 200);
+    assert.equal(unset.body.user.default_project_id, null);
+  });
+
   it('never returns password hashes and 409s a duplicate user name', async () => {
     const u = await api(s.url, 'GET', `/identity/v3/users/${memberId}`, { token: s.admin.token });
     assert.equal(u.status, 200);

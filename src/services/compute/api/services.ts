@@ -1,6 +1,7 @@
 // os-services at 2.1 (admin): integer ids; enable/disable/disable-log-reason name the service
 // by {"host", "binary"} in the body; force-down arrives with 2.11, so here it is an unknown
 // action (404), as Nova answers it at 2.1.
+import { hostZones } from '../app/aggregates.ts';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { Type, type Static } from 'typebox';
 import { BadRequest, NotFound } from '../../../core/errors.ts';
@@ -28,9 +29,9 @@ const ServiceUpdate = Type.Object({
 
 const POLICY = 'os_compute_api:os-services';
 
-export function serviceView(ctx: ComputeContext, s: ComputeServiceRow, now: number) {
+export function serviceView(ctx: ComputeContext, s: ComputeServiceRow, now: number, zones: ReadonlyMap<string, string>) {
   return {
-    id: s.id, binary: s.binary, host: s.host, zone: serviceZone(ctx, s),
+    id: s.id, binary: s.binary, host: s.host, zone: serviceZone(ctx, s, zones),
     status: s.disabled ? 'disabled' : 'enabled', state: isServiceUp(ctx, s, now) ? 'up' : 'down',
     updated_at: novaTime(s.last_seen_up ?? s.updated_at), disabled_reason: s.disabled_reason,
   };
@@ -43,7 +44,8 @@ export function serviceRoutes(app: FastifyInstance, ctx: ComputeContext, caller:
     const str = (v: unknown) => (typeof v === 'string' && v ? v : undefined);
     const rows = await listServices(ctx, { host: str(q.host), binary: str(q.binary) });
     const now = Date.now();
-    return { services: rows.map((s) => serviceView(ctx, s, now)) };
+    const zones = await hostZones(ctx);
+    return { services: rows.map((s) => serviceView(ctx, s, now, zones)) };
   });
 
   app.put<{ Params: { action: string } }>('/os-services/:action', { schema: { body: ServiceUpdate } }, async (req) => {

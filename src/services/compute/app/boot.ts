@@ -2,6 +2,7 @@
 // Each step is idempotent and has an undo, and progress is persisted after each step, so a
 // crash at any point resumes to ACTIVE or unwinds to ERROR with a fault — never a leaked
 // domain, disk or allocation.
+import { hostZone } from './aggregates.ts';
 import { computeTopic, type AgentMethods } from '../../../agents/compute/protocol.ts';
 import type { ImageSpec } from '../../../agents/compute/virt/driver.ts';
 import { runSaga, type SagaRecord, type SagaStep } from '../../../core/saga.ts';
@@ -43,7 +44,9 @@ export function bootSteps(ctx: ComputeContext): SagaStep<BootState>[] {
     {
       name: 'assign',
       async do(s) {
-        await ctx.db.updateTable('instance').set({ host: s.host ?? null, node: s.node ?? null, task_state: TaskState.SPAWNING, updated_at: now() })
+        // A server that asked for no zone is in its host's zone from now on (Nova does the same).
+        const zone = s.place.availabilityZone ?? (s.host ? await hostZone(ctx, s.host) : null);
+        await ctx.db.updateTable('instance').set({ host: s.host ?? null, node: s.node ?? null, task_state: TaskState.SPAWNING, updated_at: now(), ...(zone ? { availability_zone: zone } : {}) })
           .where('id', '=', s.instanceUuid).where('deleted', '=', 0).execute();
       },
     },

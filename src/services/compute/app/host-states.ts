@@ -1,10 +1,21 @@
 // The scheduler's view of the hosts: compute's service and hypervisor records, joined with
 // Placement's provider summaries (capacity, usage, traits, aggregates) in two set queries.
-import type { HostState, RequestSpec, ServerGroupPolicy } from '../../scheduler/types.ts';
+import type { HostAggregate, HostState, RequestSpec, ServerGroupPolicy } from '../../scheduler/types.ts';
+import { aggregatesByHost, type Aggregate } from './aggregates.ts';
 import { providerSummaries } from '../../placement/app/candidates.ts';
 import type { PlacementContext } from '../../placement/app/context.ts';
 import type { ComputeContext, PlaceRequest } from './context.ts';
 import { isServiceUp } from './services.ts';
+
+/**
+ * A host's aggregates as the scheduler sees them: compute's host aggregates (with their
+ * metadata), then any other placement aggregate of its provider (no metadata).
+ */
+function hostAggregates(compute: readonly Aggregate[], placementUuids: readonly string[]): HostAggregate[] {
+  const out: HostAggregate[] = compute.map((a) => ({ uuid: a.uuid, name: a.name, metadata: a.metadata }));
+  for (const uuid of placementUuids) if (!out.some((a) => a.uuid === uuid)) out.push({ uuid, name: uuid, metadata: {} });
+  return out;
+}
 
 /** Reads only (the scheduler's dry run opens the database just for this). */
 export async function hostStates(ctx: Pick<ComputeContext, 'db' | 'config'>, placement: PlacementContext, withInstances: boolean): Promise<HostState[]> {
@@ -15,6 +26,7 @@ export async function hostStates(ctx: Pick<ComputeContext, 'db' | 'config'>, pla
     .execute();
   if (!nodes.length) return [];
   const summaries = new Map((await providerSummaries(placement, nodes.map((n) => n.uuid))).map((p) => [p.uuid, p]));
+  const byHost = await aggregatesByHost(ctx);
   const instances = new Map<string, string[]>();
   if (withInstances) {
     const rows = await ctx.db.selectFrom('instance').select(['id', 'host']).where('deleted', '=', 0).where('host', 'is not', null).execute();
@@ -34,8 +46,8 @@ export async function hostStates(ctx: Pick<ComputeContext, 'db' | 'config'>, pla
     return {
       host: n.host, nodeUuid: n.uuid, enabled: !n.disabled, disabledReason: n.disabled_reason,
       up: isServiceUp(ctx, n, nowMs),
-      availabilityZone: ctx.config.compute.defaultAvailabilityZone,
-      capacity, used, traits: p?.traits ?? [], aggregates: (p?.aggregates ?? []).map((uuid) => ({ uuid, name: uuid, metadata: {} })),
+      availabilityZone: byHost.get(n.host)?.zone ?? ctx.config.compute.defaultAvailabilityZone,
+      capacity, used, traits: p?.traits ?? [], aggregates: hostAggregates(byHost.get(n.host)?.aggregates ?? [], p?.aggregates ?? []),
       instances: instances.get(n.host) ?? [], hypervisorType: n.hypervisor_type, ...(arch ? { cpuArch: arch } : {}),
     };
   });

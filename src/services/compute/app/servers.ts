@@ -1,4 +1,5 @@
 // Server create, list, update and delete: the parts of the servers API that are not actions.
+import { knownZones } from './aggregates.ts';
 import { randomUUID } from 'node:crypto';
 import { sanitizeHostname } from '../../../agents/compute/config-drive.ts';
 import { BadRequest, Conflict, Forbidden } from '../../../core/errors.ts';
@@ -42,11 +43,11 @@ export type NewServer = {
 
 
 /** Nova accepts "az", "az:host" and "az:host:node" (the host part is admin-only). */
-function parseAz(ctx: ComputeContext, caller: ProjectCaller, az: string | null | undefined): { zone: string | null; forceHost: string | null } {
+async function parseAz(ctx: ComputeContext, caller: ProjectCaller, az: string | null | undefined): Promise<{ zone: string | null; forceHost: string | null }> {
   if (!az) return { zone: null, forceHost: null };
   const [zone, host] = az.split(':');
   if (host) authorize(ctx, caller, 'os_compute_api:servers:create:forced_host');
-  if (zone && zone !== ctx.config.compute.defaultAvailabilityZone) throw new BadRequest(`The requested availability zone is not available`);
+  if (zone && !(await knownZones(ctx)).has(zone)) throw new BadRequest(`The requested availability zone is not available`);
   return { zone: zone || null, forceHost: host || null };
 }
 
@@ -72,7 +73,7 @@ export async function createServers(ctx: ComputeContext, caller: ProjectCaller, 
   if (Object.keys(metadata).length > ctx.config.compute.quota.metadata_items && ctx.config.compute.quota.metadata_items >= 0) {
     throw new Forbidden('Quota exceeded for metadata_items: the number of metadata items exceeds the allowed maximum.');
   }
-  const { zone, forceHost } = parseAz(ctx, caller, body.availabilityZone);
+  const { zone, forceHost } = await parseAz(ctx, caller, body.availabilityZone);
   // Nova boots as many as the quota allows between min and max; we ask for max, then min.
   let count = body.maxCount;
   try {

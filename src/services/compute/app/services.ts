@@ -28,9 +28,12 @@ export function isServiceUp(ctx: Pick<ComputeContext, 'config'>, row: Pick<Compu
   return Math.abs(now - last) <= ctx.config.compute.serviceDownSeconds * 1000;
 }
 
-/** The availability zone a service's host is in. Aggregates are not built: every compute host is in the default zone. */
-export function serviceZone(ctx: ComputeContext, row: Pick<ComputeServiceRow, 'binary'>): string {
-  return row.binary === COMPUTE_BINARY ? ctx.config.compute.defaultAvailabilityZone : INTERNAL_ZONE;
+/**
+ * The availability zone a service's host is in: a compute host's is the one its aggregates
+ * give it (`zones`, from hostZones), else the default zone; other services are `internal`.
+ */
+export function serviceZone(ctx: ComputeContext, row: Pick<ComputeServiceRow, 'binary' | 'host'>, zones: ReadonlyMap<string, string>): string {
+  return row.binary === COMPUTE_BINARY ? zones.get(row.host) ?? ctx.config.compute.defaultAvailabilityZone : INTERNAL_ZONE;
 }
 
 /**

@@ -211,4 +211,31 @@ const keypairId: Migration = {
   },
 };
 
-export const computeMigrations: Record<string, Migration> = { '0001_initial': initial, '0002_keypair_id': keypairId };
+// Host aggregates (os-aggregates): named groups of hosts with metadata; the metadata key
+// availability_zone makes an aggregate an availability zone, as in Nova.
+const aggregates: Migration = {
+  async up(db: Kysely<unknown>) {
+    const s = db.schema;
+    const serial = serialPk(db);
+    await s.createTable('aggregate')
+      .addColumn('id', serial, (c) => (serial === 'integer' ? c.primaryKey().autoIncrement() : c.primaryKey()))
+      .addColumn('uuid', 'varchar(36)', (c) => c.notNull().unique())
+      .addColumn('name', 'varchar(255)', (c) => c.notNull().unique())
+      .addColumn('created_at', 'varchar(40)', (c) => c.notNull())
+      .addColumn('updated_at', 'varchar(40)')
+      .execute();
+    await s.createTable('aggregate_host')
+      .addColumn('aggregate_id', 'integer', (c) => c.notNull().references('aggregate.id').onDelete('cascade'))
+      .addColumn('host', 'varchar(255)', (c) => c.notNull())
+      .addPrimaryKeyConstraint('aggregate_host_pk', ['aggregate_id', 'host'])
+      .execute();
+    await s.createTable('aggregate_metadata')
+      .addColumn('aggregate_id', 'integer', (c) => c.notNull().references('aggregate.id').onDelete('cascade'))
+      .addColumn('key', 'varchar(255)', (c) => c.notNull())
+      .addColumn('value', 'varchar(255)', (c) => c.notNull())
+      .addPrimaryKeyConstraint('aggregate_metadata_pk', ['aggregate_id', 'key'])
+      .execute();
+  },
+};
+
+export const computeMigrations: Record<string, Migration> = { '0001_initial': initial, '0002_keypair_id': keypairId, '0003_aggregates': aggregates };

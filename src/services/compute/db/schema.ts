@@ -96,6 +96,10 @@ export type QuotaRow = { project_id: string; resource: string; hard_limit: numbe
 
 export type ComputeCounterRow = { name: string; value: number };
 
+export type AggregateRow = { id: Generated<number>; uuid: string; name: string; created_at: string; updated_at: string | null };
+export type AggregateHostRow = { aggregate_id: number; host: string };
+export type AggregateMetadataRow = { aggregate_id: number; key: string; value: string };
+
 export type ComputeDB = {
   instance: InstanceRow;
   instance_fault: InstanceFaultRow;
@@ -112,4 +116,7 @@ export type ComputeDB = {
   server_group_member: ServerGroupMemberRow;
   compute_quota: QuotaRow;
   compute_counter: ComputeCounterRow;
+  aggregate: AggregateRow;
+  aggregate_host: AggregateHostRow;
+  aggregate_metadata: AggregateMetadataRow;
 };

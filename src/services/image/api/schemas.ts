@@ -2,13 +2,13 @@
 // Image bodies are open objects: any key that is not a known attribute is a string property
 // (the SDK always sends three owner_specified.* keys, often empty).
 import { Type, type Static, type TSchema } from 'typebox';
+import { Nullable } from '../../../http/nullable.ts';
 
 export const DISK_FORMATS = ['ami', 'ari', 'aki', 'vhd', 'vhdx', 'vmdk', 'raw', 'qcow2', 'vdi', 'iso', 'ploop'];
 export const CONTAINER_FORMATS = ['ami', 'ari', 'aki', 'bare', 'ovf', 'ova', 'docker', 'compressed'];
 export const VISIBILITIES = ['public', 'private', 'shared', 'community'];
 
 const Enum = (values: string[]) => Type.Union(values.map((v) => Type.Literal(v)));
-const Nullable = <T extends TSchema>(t: T) => Type.Union([t, Type.Null()]);
 
 /** Attribute schemas, also used to check JSON-patch values one path at a time. */
 export const ImageAttributes = {

@@ -4,13 +4,13 @@ import { Type, type Static, type TSchema } from 'typebox';
 import { Compile } from 'typebox/compile';
 import { BadRequest } from '../../../core/errors.ts';
 import { MAX_INT } from '../app/capacity.ts';
+import { Nullable } from '../../../http/nullable.ts';
 
 export const UUID_PATTERN = '^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$';
 export const RC_PATTERN = '^[A-Z0-9_]+$';
 export const CUSTOM_RC_PATTERN = '^CUSTOM_[A-Z0-9_]+$';
 
 const Uuid = Type.String({ pattern: UUID_PATTERN });
-const Nullable = <T extends TSchema>(t: T) => Type.Union([t, Type.Null()]);
 const Name = Type.String({ minLength: 1, maxLength: 200 });
 const Count = (minimum: number) => Type.Integer({ minimum, maximum: MAX_INT });
 
