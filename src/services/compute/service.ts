@@ -23,6 +23,7 @@ import { serviceRoutes } from './api/services.ts';
 import { usageRoutes } from './api/usage.ts';
 import { versionRoutes } from './api/versions.ts';
 import { aggregateRoutes } from './api/aggregates.ts';
+import { serverMetadataRoutes } from './api/server-metadata.ts';
 import { instanceActionRoutes } from './api/instance-actions.ts';
 import { serverRoutes } from './api/servers.ts';
 import { createPlacer } from './app/placer.ts';
@@ -80,6 +81,7 @@ export function computeService(ctx: ComputeContext, identity: IdentityClient): S
         serviceRoutes(v21, ctx, caller);
         hypervisorRoutes(v21, ctx, caller);
         aggregateRoutes(v21, ctx, caller);
+        serverMetadataRoutes(v21, ctx, caller);
         usageRoutes(v21, ctx, caller);
       }, { prefix: '/v2.1' });
     },

@@ -5,7 +5,7 @@ const Nullable = <T extends TSchema>(t: T) => Type.Union([t, Type.Null()]);
 /** Nova's names: 1-255 characters, not only spaces. */
 export const Name = Type.String({ minLength: 1, maxLength: 255, pattern: '\\S' });
 const Ref = Type.Union([Type.String({ maxLength: 1024 }), Type.Integer({ minimum: 0 })]);
-const Metadata = Type.Record(Type.String({ minLength: 1, maxLength: 255 }), Type.String({ maxLength: 255 }));
+export const Metadata = Type.Record(Type.String({ minLength: 1, maxLength: 255 }), Type.String({ maxLength: 255 }));
 const Ipv4 = Type.String({ format: 'ipv4' });
 const Ipv6 = Type.String({ format: 'ipv6' });
 const Bool = Type.Union([Type.Boolean(), Type.String({ pattern: '^([Tt]rue|[Ff]alse|TRUE|FALSE|1|0|[Yy]es|[Nn]o|[Oo]n|[Oo]ff)$' })]);

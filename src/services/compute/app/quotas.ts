@@ -149,3 +149,9 @@ export async function checkKeypairQuota(ctx: ComputeContext, projectId: string, 
   const limit = (await projectQuotas(ctx, projectId)).key_pairs;
   if (limit >= 0 && (await keypairCount(ctx, userId)) + 1 > limit) throw new Forbidden('Quota exceeded, too many key pairs.');
 }
+
+/** Throws the 403 Nova gives when `count` items would exceed the project's metadata_items. */
+export async function checkMetadataQuota(ctx: ComputeContext, projectId: string, count: number): Promise<void> {
+  const limit = (await projectQuotas(ctx, projectId)).metadata_items;
+  if (limit >= 0 && count > limit) throw new Forbidden('Quota exceeded for metadata_items: the number of metadata items exceeds the allowed maximum.');
+}

@@ -2,7 +2,7 @@
 import { knownZones } from './aggregates.ts';
 import { randomUUID } from 'node:crypto';
 import { sanitizeHostname } from '../../../agents/compute/config-drive.ts';
-import { BadRequest, Conflict, Forbidden } from '../../../core/errors.ts';
+import { BadRequest, Conflict } from '../../../core/errors.ts';
 import { parseIso } from '../../../core/time.ts';
 import type { ProjectCaller } from '../../../http/caller.ts';
 import type { InstanceRow } from '../db/schema.ts';
@@ -16,7 +16,7 @@ import { getFlavorForBoot } from './flavors.ts';
 import { recordAction } from './instance-actions.ts';
 import { isAdmin, nextSeq, now, transition, visibleInstance } from './instances.ts';
 import { getKeypairForBoot } from './keypairs.ts';
-import { checkInstanceQuota, recheckInstanceQuota } from './quotas.ts';
+import { checkInstanceQuota, checkMetadataQuota, recheckInstanceQuota } from './quotas.ts';
 import { addGroupMember } from './server-groups.ts';
 import { TaskState, vmStatesForStatus, VmState } from './states.ts';
 
@@ -70,9 +70,7 @@ export async function createServers(ctx: ComputeContext, caller: ProjectCaller, 
   const image = imageSpec(glance);
   const key = body.keyName ? await getKeypairForBoot(ctx, caller.user_id, body.keyName) : null;
   const metadata = body.metadata ?? {};
-  if (Object.keys(metadata).length > ctx.config.compute.quota.metadata_items && ctx.config.compute.quota.metadata_items >= 0) {
-    throw new Forbidden('Quota exceeded for metadata_items: the number of metadata items exceeds the allowed maximum.');
-  }
+  await checkMetadataQuota(ctx, caller.project_id, Object.keys(metadata).length);
   const { zone, forceHost } = await parseAz(ctx, caller, body.availabilityZone);
   // Nova boots as many as the quota allows between min and max; we ask for max, then min.
   let count = body.maxCount;
