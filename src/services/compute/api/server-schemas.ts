@@ -123,29 +123,30 @@ export const ServerUpdate = { 1: serverUpdate(false), 19: serverUpdate(true) };
 export type ServerUpdateBody = { server: { name?: string; accessIPv4?: string | null; accessIPv6?: string | null; description?: string | null } };
 
 const Empty = Nullable(Type.Object({}, { additionalProperties: false }));
-const one = (key: string, value: TSchema) => Type.Object({ [key]: value }, { additionalProperties: false });
 
-/** Exactly one action per request body. */
-const serverAction = (description: boolean) => Type.Union([
-  one('os-start', Empty), one('os-stop', Empty), one('pause', Empty), one('unpause', Empty),
-  one('suspend', Empty), one('resume', Empty), one('lock', Empty), one('unlock', Empty),
-  one('confirmResize', Empty), one('revertResize', Empty),
-  one('reboot', strict({ type: Type.Union([Type.Literal('SOFT'), Type.Literal('HARD'), Type.Literal('soft'), Type.Literal('hard')]) })),
-  one('os-getConsoleOutput', strict({ length: Type.Optional(Nullable(Type.Union([Type.Integer({ minimum: -1 }), Type.String({ pattern: '^-?[0-9]+$' })]))) })),
-  one('os-getVNCConsole', strict({ type: Type.String() })),
-  one('createImage', strict({ name: Name, metadata: Type.Optional(Metadata) })),
-  one('rebuild', strict({
+/** Each action's whole body ({"<action>": args}), by action name. */
+const serverActions = (description: boolean): Record<string, TSchema> => Object.fromEntries(Object.entries({
+  'os-start': Empty, 'os-stop': Empty, pause: Empty, unpause: Empty, suspend: Empty, resume: Empty, lock: Empty, unlock: Empty,
+  confirmResize: Empty, revertResize: Empty,
+  reboot: strict({ type: Type.Union([Type.Literal('SOFT'), Type.Literal('HARD'), Type.Literal('soft'), Type.Literal('hard')]) }),
+  'os-getConsoleOutput': strict({ length: Type.Optional(Nullable(Type.Union([Type.Integer({ minimum: -1 }), Type.String({ pattern: '^-?[0-9]+$' })]))) }),
+  'os-getVNCConsole': strict({ type: Type.String() }),
+  createImage: strict({ name: Name, metadata: Type.Optional(Metadata) }),
+  rebuild: strict({
     imageRef: Type.String({ minLength: 1, maxLength: 1024 }), name: Type.Optional(Name), adminPass: Type.Optional(Type.String()),
     metadata: Type.Optional(Metadata), accessIPv4: Type.Optional(Nullable(Ipv4)), accessIPv6: Type.Optional(Nullable(Ipv6)),
     preserve_ephemeral: Type.Optional(Type.Boolean()), 'OS-DCF:diskConfig': Type.Optional(Type.String()),
     personality: Type.Optional(Type.Array(Type.Object({ path: Type.String(), contents: Type.String() }))),
     ...(description ? { description: Type.Optional(Description) } : {}),
-  })),
-  one('resize', strict({ flavorRef: Ref, 'OS-DCF:diskConfig': Type.Optional(Type.String()) })),
-]);
+  }),
+  resize: strict({ flavorRef: Ref, 'OS-DCF:diskConfig': Type.Optional(Type.String()) }),
+}).map(([name, args]) => [name, Type.Object({ [name]: args }, { additionalProperties: false })]));
 
-/** POST /servers/{id}/action by minor (os-getVNCConsole is gone from 2.6: the handler answers 404 first). */
-export const ServerAction = { 1: serverAction(false), 19: serverAction(true) };
+/**
+ * POST /servers/{id}/action by minor: the body of each action the server knows, by name
+ * (os-getVNCConsole is gone from 2.6: the handler answers 404 first).
+ */
+export const ServerActions = { 1: serverActions(false), 19: serverActions(true) };
 export type RebuildBody = { imageRef: string; name?: string; adminPass?: string; metadata?: Record<string, string>; accessIPv4?: string | null; accessIPv6?: string | null; description?: string | null };
 
 const remoteConsole = (mks: boolean) => strict({

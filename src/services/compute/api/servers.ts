@@ -15,7 +15,7 @@ import { authorize } from '../app/authorize.ts';
 import type { InstanceFault, InstanceRow } from '../db/schema.ts';
 import { nextLinks } from './links.ts';
 import { atLeast, byVersion, minor, requireVersion } from './microversion.ts';
-import { RemoteConsoleCreate, ServerAction, ServerCreate, ServerUpdate, type RebuildBody, type ServerCreateBody, type ServerUpdateBody } from './server-schemas.ts';
+import { RemoteConsoleCreate, ServerActions, ServerCreate, ServerUpdate, type RebuildBody, type ServerCreateBody, type ServerUpdateBody } from './server-schemas.ts';
 import { serverBase, serverDetail, serverSummary, type ServerExtras, type ViewContext } from './server-view.ts';
 
 type Caller = (req: FastifyRequest) => Promise<ProjectCaller>;
@@ -114,12 +114,15 @@ export function serverRoutes(app: FastifyInstance, ctx: ComputeContext, caller: 
 
   app.post<Id>('/servers/:id/action', async (req, reply) => {
     const c = await caller(req);
+    const names = req.body && typeof req.body === 'object' && !Array.isArray(req.body) ? Object.keys(req.body) : [];
+    if (names.length !== 1) throw new BadRequest('Malformed request body: it names one action.');
+    const name = names[0] as string;
     // 2.6 replaced os-getVNCConsole by remote-consoles: from then on Nova does not know the action.
-    const raw = req.body;
-    if (atLeast(req, 6) && raw && typeof raw === 'object' && 'os-getVNCConsole' in raw) throw new NotFound('The resource could not be found.');
-    const body = validateBody<Record<string, Record<string, unknown> | null>>(byVersion(req, ServerAction), raw);
+    if (name === 'os-getVNCConsole' && atLeast(req, 6)) throw new NotFound('The resource could not be found.');
+    const schema = byVersion(req, ServerActions)[name];
+    if (!schema) throw new BadRequest(`There is no such action: ${name}`);
+    const args = validateBody<Record<string, Record<string, unknown> | null>>(schema, req.body)[name] ?? null;
     const r = { caller: c, id: req.params.id, requestId: req.id, userToken: tokenOf(req) };
-    const [name, args] = Object.entries(body)[0] as [string, Record<string, unknown> | null];
     switch (name) {
       case 'os-start': await actions.powerAction(ctx, r, 'start'); break;
       case 'os-stop': await actions.powerAction(ctx, r, 'stop'); break;
