@@ -116,7 +116,7 @@ describe('openstack CLI: flavors, keypairs and servers', { timeout: 300_000 }, (
     assert.deepEqual(await osJson(adminEnv, 'keypair', 'list'), []);
   });
 
-  it('server create --nic none --wait at 2.37 reaches ACTIVE; server list and show at 2.37; delete --wait', async () => {
+  it('server create --nic none --wait at 2.37 reaches ACTIVE; server list, show, set --tag, console url at 2.37; delete --wait', async () => {
     await uploadTestImage(s, 'cli-image');
     const at237 = ['--os-compute-api-version', '2.37'];
     const created = await osJson(adminEnv, ...at237, 'server', 'create', '--image', 'cli-image', '--flavor', 'm1.tiny', '--nic', 'none',
@@ -134,6 +134,13 @@ describe('openstack CLI: flavors, keypairs and servers', { timeout: 300_000 }, (
     assert.equal(shown.status, 'ACTIVE');
     assert.equal(shown.host_status, 'UP');
     assert.equal(shown['OS-EXT-SRV-ATTR:root_device_name'], '/dev/vda');
+
+    const tagged = await os(adminEnv, ...at237, 'server', 'set', '--tag', 'blue', 'cli-vm');
+    assert.equal(tagged.code, 0, tagged.stderr);
+    assert.deepEqual((await osJson(adminEnv, ...at237, 'server', 'show', 'cli-vm')).tags, ['blue']);
+    const console = await osJson(adminEnv, ...at237, 'console', 'url', 'show', 'cli-vm');
+    assert.equal(console.protocol, 'vnc');
+    assert.match(console.url, /\/vnc\/vnc_auto\.html\?path=/);
 
     // Without --nic the CLI asks for "auto" at 2.37 (no network to give yet: no NIC, as "none").
     const auto = await osJson(adminEnv, ...at237, 'server', 'create', '--image', 'cli-image', '--flavor', 'm1.tiny', '--wait', 'cli-auto');
