@@ -7,11 +7,7 @@ import { BadRequest, NuboError, NotFound, PayloadTooLarge } from '../core/errors
 export function toNuboError(err: FastifyError | Error): NuboError {
   if (err instanceof NuboError) return err;
   const fe = err as FastifyError;
-  if (fe.validation) {
-    const first = fe.validation[0];
-    const where = first?.instancePath ? `'${first.instancePath.slice(1).replaceAll('/', '.')}'` : 'the request body';
-    return new BadRequest(`Invalid input for ${where}: ${first?.message ?? 'does not match the schema'}.`);
-  }
+  if (fe.validation) return schemaError(fe.validation[0]);
   switch (fe.code) {
     case 'FST_ERR_CTP_INVALID_JSON_BODY':
     case 'FST_ERR_CTP_EMPTY_JSON_BODY':
@@ -32,6 +28,24 @@ export function toNuboError(err: FastifyError | Error): NuboError {
     return new NuboError(fe.statusCode, 'Bad Request', fe.message);
   }
   return new NuboError(500, 'Internal Server Error', 'An unexpected error prevented the server from fulfilling your request.');
+}
+
+/** The first failure a schema check reported (Ajv's for route schemas, TypeBox's for validateBody). */
+export type SchemaFailure = {
+  instancePath?: string; keyword?: string; message?: string;
+  params?: { additionalProperty?: string; additionalProperties?: string[] } | Record<string, unknown>;
+};
+
+/** The 400 for a body that fails its schema; unexpected keys are named as Nova names them. */
+export function schemaError(first: SchemaFailure | undefined): BadRequest {
+  const where = first?.instancePath ? `'${first.instancePath.slice(1).replaceAll('/', '.')}'` : 'the request body';
+  const params = (first?.params ?? {}) as { additionalProperty?: string; additionalProperties?: string[] };
+  const extra = params.additionalProperties ?? (params.additionalProperty === undefined ? [] : [params.additionalProperty]);
+  if (first?.keyword === 'additionalProperties' && extra.length) {
+    const names = extra.map((k) => `'${k}'`).join(', ');
+    return new BadRequest(`Invalid input for ${where}: Additional properties are not allowed (${names} ${extra.length === 1 ? 'was' : 'were'} unexpected).`);
+  }
+  return new BadRequest(`Invalid input for ${where}: ${first?.message ?? 'does not match the schema'}.`);
 }
 
 /** A plain body for paths outside every service (e.g. /nowhere). */

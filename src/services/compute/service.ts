@@ -1,4 +1,4 @@
-// The compute service (Nova v2.1): builds its context once and mounts its routes at /compute.
+// The compute service (Nova v2.1, microversions to 2.37): builds its context once and mounts its routes at /compute.
 import { readFile } from 'node:fs/promises';
 import type { FastifyInstance } from 'fastify';
 import type { Kysely } from 'kysely';
@@ -26,6 +26,7 @@ import { aggregateRoutes } from './api/aggregates.ts';
 import { serverMetadataRoutes } from './api/server-metadata.ts';
 import { instanceActionRoutes } from './api/instance-actions.ts';
 import { serverRoutes } from './api/servers.ts';
+import { serverTagRoutes } from './api/server-tags.ts';
 import { createPlacer } from './app/placer.ts';
 import type { ImageClient } from '../../http/image-client.ts';
 import type { PlacementContext } from '../placement/app/context.ts';
@@ -71,6 +72,7 @@ export function computeService(ctx: ComputeContext, identity: IdentityClient): S
         v21.setNotFoundHandler(async () => { throw new NotFound('The resource could not be found.'); });
         // Route modules register here, each given (v21, ctx, caller).
         serverRoutes(v21, ctx, caller);
+        serverTagRoutes(v21, ctx, caller);
         instanceActionRoutes(v21, ctx, caller);
         flavorRoutes(v21, ctx, caller);
         keypairRoutes(v21, ctx, caller);

@@ -1,16 +1,18 @@
-// Debian's real `openstack` CLI (python3-openstackclient 6.0.0, SDK compute at 2.1) drives
-// Nubo's flavors and keypairs as it drives Nova. The server runs in-process (startTestServer):
-// the CLI only needs the HTTP API, and the `./nubo up` path is covered by openstack-cli.test.ts.
+// Debian's real `openstack` CLI (python3-openstackclient 6.0.0 with novaclient 18.1) drives
+// Nubo's flavors, keypairs and servers as it drives Nova: at 2.1 by default, and at 2.37 where
+// `server create --nic none` needs it. The server runs in-process (startTestServer, fake
+// driver): the CLI only needs the HTTP API, and `./nubo up` is covered by openstack-cli.test.ts.
 import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { run } from '../../../src/host/run.ts';
+import { uploadTestImage } from '../../support/compute.ts';
 import { projectUser } from '../../support/projects.ts';
 import { startTestServer, type TestServer } from '../../support/server.ts';
 
-describe('openstack CLI: flavors and keypairs', { timeout: 300_000 }, () => {
+describe('openstack CLI: flavors, keypairs and servers', { timeout: 300_000 }, () => {
   let s: TestServer;
   let dir: string;
   let adminEnv: NodeJS.ProcessEnv;
@@ -112,5 +114,42 @@ describe('openstack CLI: flavors and keypairs', { timeout: 300_000 }, () => {
       assert.equal(del.code, 0, del.stderr);
     }
     assert.deepEqual(await osJson(adminEnv, 'keypair', 'list'), []);
+  });
+
+  it('server create --nic none --wait at 2.37 reaches ACTIVE; server list, show, set --tag, console url at 2.37; delete --wait', async () => {
+    await uploadTestImage(s, 'cli-image');
+    const at237 = ['--os-compute-api-version', '2.37'];
+    const created = await osJson(adminEnv, ...at237, 'server', 'create', '--image', 'cli-image', '--flavor', 'm1.tiny', '--nic', 'none',
+      '--description', 'made by the CLI', '--wait', 'cli-vm');
+    assert.equal(created.status, 'ACTIVE');
+    assert.equal(created.name, 'cli-vm');
+    assert.equal(created.description, 'made by the CLI');
+    assert.equal(created.locked, false);
+    assert.deepEqual(created.tags, []);
+
+    const list = await osJson(adminEnv, ...at237, 'server', 'list');
+    assert.deepEqual(list.map((x: { Name: string; Status: string; Image: string; Flavor: string }) => [x.Name, x.Status, x.Image, x.Flavor]), [['cli-vm', 'ACTIVE', 'cli-image', 'm1.tiny']]);
+    const shown = await osJson(adminEnv, ...at237, 'server', 'show', 'cli-vm');
+    assert.equal(shown.id, created.id);
+    assert.equal(shown.status, 'ACTIVE');
+    assert.equal(shown.host_status, 'UP');
+    assert.equal(shown['OS-EXT-SRV-ATTR:root_device_name'], '/dev/vda');
+
+    const tagged = await os(adminEnv, ...at237, 'server', 'set', '--tag', 'blue', 'cli-vm');
+    assert.equal(tagged.code, 0, tagged.stderr);
+    assert.deepEqual((await osJson(adminEnv, ...at237, 'server', 'show', 'cli-vm')).tags, ['blue']);
+    const console = await osJson(adminEnv, ...at237, 'console', 'url', 'show', 'cli-vm');
+    assert.equal(console.protocol, 'vnc');
+    assert.match(console.url, /\/vnc\/vnc_auto\.html\?path=/);
+
+    // Without --nic the CLI asks for "auto" at 2.37 (no network to give yet: no NIC, as "none").
+    const auto = await osJson(adminEnv, ...at237, 'server', 'create', '--image', 'cli-image', '--flavor', 'm1.tiny', '--wait', 'cli-auto');
+    assert.equal(auto.status, 'ACTIVE');
+
+    for (const name of ['cli-vm', 'cli-auto']) {
+      const del = await os(adminEnv, ...at237, 'server', 'delete', '--wait', name);
+      assert.equal(del.code, 0, del.stderr);
+    }
+    assert.deepEqual(await osJson(adminEnv, ...at237, 'server', 'list'), []);
   });
 });

@@ -17,7 +17,7 @@ describe('compute versions', () => {
     assert.equal(v21.status, 200);
     const doc = (v21.body as { version: { id: string; version: string; min_version: string; links: { rel: string; href: string }[] } }).version;
     assert.equal(doc.id, 'v2.1');
-    assert.equal(doc.version, '2.1');
+    assert.equal(doc.version, '2.37');
     assert.equal(doc.min_version, '2.1');
     assert.equal(doc.links[0]?.href, `${s.url}/compute/v2.1/`);
   });
@@ -33,7 +33,7 @@ describe('compute versions', () => {
     const tooNew = await fetch(`${s.url}/compute/v2.1/flavors`, { headers: { 'x-auth-token': s.admin.token, 'openstack-api-version': 'compute 2.90' } });
     assert.equal(tooNew.status, 406);
     const body = await tooNew.json() as { notAcceptable: { message: string } };
-    assert.match(body.notAcceptable.message, /Version 2.90 is not supported by the API. Minimum is 2.1 and maximum is 2.1/);
+    assert.match(body.notAcceptable.message, /Version 2.90 is not supported by the API. Minimum is 2.1 and maximum is 2.37/);
     const bad = await fetch(`${s.url}/compute/v2.1/flavors`, { headers: { 'x-auth-token': s.admin.token, 'x-openstack-nova-api-version': 'two' } });
     assert.equal(bad.status, 400);
   });

@@ -1,5 +1,6 @@
-// Flavors at microversion 2.1: list (summary and detail, with Nova's filters and paging), show,
-// create and delete (admin), extra specs, and access lists for private flavors.
+// Flavors in their 2.1 shapes (unchanged to 2.54): list (summary and detail, with Nova's filters
+// and paging), show, create and delete (admin), extra specs, and access lists for private
+// flavors (from 2.7 adding a project to a public flavor is a 409).
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
 import type { ProjectCaller } from '../../../http/caller.ts';
@@ -9,6 +10,7 @@ import {
   addFlavorAccess, createFlavor, deleteExtraSpec, deleteFlavor, getExtraSpec, listExtraSpecs, listFlavorAccess, listFlavors,
   removeFlavorAccess, setExtraSpecs, visibleFlavor, type Flavor, type FlavorQuery,
 } from '../app/flavors.ts';
+import { atLeast } from './microversion.ts';
 import { flavorAccessView, flavorDetail, flavorSummary } from './views/flavor-view.ts';
 
 type Caller = (req: FastifyRequest) => Promise<ProjectCaller>;
@@ -141,7 +143,7 @@ export function flavorRoutes(app: FastifyInstance, ctx: ComputeContext, caller: 
     const body = req.body as FlavorActionBody;
     const c = await caller(req);
     const projects = body.addTenantAccess
-      ? await addFlavorAccess(ctx, c, req.params.id, body.addTenantAccess.tenant)
+      ? await addFlavorAccess(ctx, c, req.params.id, body.addTenantAccess.tenant, atLeast(req, 7))
       : await removeFlavorAccess(ctx, c, req.params.id, (body.removeTenantAccess as { tenant: string }).tenant);
     return flavorAccessView(req.params.id, projects);
   });

@@ -1,4 +1,5 @@
-// os-instance-actions: the actions taken on a server and (for admins) their events.
+// os-instance-actions: the actions taken on a server and (for admins) their events; from 2.21
+// also those of deleted servers.
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { NotFound } from '../../../core/errors.ts';
 import type { ProjectCaller } from '../../../http/caller.ts';
@@ -6,6 +7,7 @@ import { authorize } from '../app/authorize.ts';
 import type { ComputeContext } from '../app/context.ts';
 import type { Selectable } from 'kysely';
 import type { InstanceActionRow } from '../db/schema.ts';
+import { atLeast } from './microversion.ts';
 
 type Caller = (req: FastifyRequest) => Promise<ProjectCaller>;
 
@@ -18,24 +20,25 @@ const view = (a: Selectable<InstanceActionRow>) => ({
 });
 
 export function instanceActionRoutes(app: FastifyInstance, ctx: ComputeContext, caller: Caller): void {
-  // Deleted servers keep their history (Nova lets it be read after delete).
-  const instanceOf = async (c: ProjectCaller, id: string) => {
-    const row = await ctx.db.selectFrom('instance').select(['id', 'project_id', 'user_id']).where('id', '=', id).executeTakeFirst();
-    if (!row || (row.project_id !== c.project_id && !c.roles.includes('admin'))) throw new NotFound(`Instance ${id} could not be found.`);
+  // Deleted servers keep their history; Nova lets it be read from 2.21 (a 404 before).
+  const instanceOf = async (req: FastifyRequest, c: ProjectCaller, id: string) => {
+    const row = await ctx.db.selectFrom('instance').select(['id', 'project_id', 'user_id', 'deleted']).where('id', '=', id).executeTakeFirst();
+    const hidden = !row || (row.deleted === 1 && !atLeast(req, 21));
+    if (hidden || (row.project_id !== c.project_id && !c.roles.includes('admin'))) throw new NotFound(`Instance ${id} could not be found.`);
     authorize(ctx, c, 'os_compute_api:os-instance-actions:list', row);
     return row;
   };
 
   app.get<{ Params: { id: string } }>('/servers/:id/os-instance-actions', async (req) => {
     const c = await caller(req);
-    await instanceOf(c, req.params.id);
+    await instanceOf(req, c, req.params.id);
     const rows = await ctx.db.selectFrom('instance_action').selectAll().where('instance_uuid', '=', req.params.id).orderBy('id', 'desc').execute();
     return { instanceActions: rows.map(view) };
   });
 
   app.get<{ Params: { id: string; requestId: string } }>('/servers/:id/os-instance-actions/:requestId', async (req) => {
     const c = await caller(req);
-    await instanceOf(c, req.params.id);
+    await instanceOf(req, c, req.params.id);
     const action = await ctx.db.selectFrom('instance_action').selectAll().where('instance_uuid', '=', req.params.id).where('request_id', '=', req.params.requestId).executeTakeFirst();
     if (!action) throw new NotFound(`Action ${req.params.requestId} not found`);
     const body: Record<string, unknown> = view(action);

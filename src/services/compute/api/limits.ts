@@ -1,10 +1,15 @@
-// GET /limits at 2.1: {"limits": {"rate": [], "absolute": {...}}}. An admin may ask for
-// another project's with ?tenant_id= (Nova's limits:other_project); anyone else gets 403.
+// GET /limits: {"limits": {"rate": [], "absolute": {...}}}, without the nova-network limits from
+// 2.36. An admin may ask for another project's with ?tenant_id= (Nova's limits:other_project);
+// anyone else gets 403.
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { ProjectCaller } from '../../../http/caller.ts';
 import { Forbidden } from '../../../core/errors.ts';
 import type { ComputeContext } from '../app/context.ts';
 import { absoluteLimits } from '../app/limits.ts';
+import { atLeast } from './microversion.ts';
+
+/** The limits of nova-network's resources, which 2.36 removed. */
+const NETWORK_LIMITS = ['maxSecurityGroups', 'maxSecurityGroupRules', 'maxTotalFloatingIps', 'totalFloatingIpsUsed', 'totalSecurityGroupsUsed'];
 
 type Caller = (req: FastifyRequest) => Promise<ProjectCaller>;
 
@@ -20,6 +25,8 @@ export function limitRoutes(app: FastifyInstance, ctx: ComputeContext, caller: C
       }
       projectId = tenant;
     }
-    return { limits: { rate: [], absolute: await absoluteLimits(ctx, projectId) } };
+    const absolute: Record<string, number> = await absoluteLimits(ctx, projectId);
+    if (atLeast(req, 36)) for (const k of NETWORK_LIMITS) delete absolute[k];
+    return { limits: { rate: [], absolute } };
   });
 }

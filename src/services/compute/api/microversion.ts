@@ -1,17 +1,21 @@
-// Nova microversions. Nubo advertises 2.1 as both minimum and maximum until newer response
-// shapes are implemented (each higher version switches clients and Tempest's strict schemas
-// to other shapes). A request for a version outside that range is a 406, as in Nova.
-import type { FastifyInstance } from 'fastify';
-import { NuboError, BadRequest } from '../../../core/errors.ts';
+// Nova microversions 2.1–2.37. A request names its version in `OpenStack-API-Version: compute
+// 2.N` (or the legacy X-OpenStack-Nova-API-Version, or `latest`); none means 2.1. Each answer
+// names the version it was served at. A version outside the range is a 406, as in Nova. The
+// major is always 2, so handlers compare minors: `atLeast(req, 19)` is "2.19 or later".
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { NuboError, BadRequest, NotFound } from '../../../core/errors.ts';
 
-export const MIN_VERSION = '2.1';
-export const MAX_VERSION = '2.1';
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** The negotiated compute microversion's minor number (set by microversionHooks). */
+    computeMinor?: number;
+  }
+}
 
-const parse = (v: string): [number, number] | null => {
-  const m = /^(\d+)\.(\d+)$/.exec(v.trim());
-  return m ? [Number(m[1]), Number(m[2])] : null;
-};
-const cmp = (a: [number, number], b: [number, number]) => a[0] - b[0] || a[1] - b[1];
+const MIN_MINOR = 1;
+const MAX_MINOR = 37;
+export const MIN_VERSION = `2.${MIN_MINOR}`;
+export const MAX_VERSION = `2.${MAX_MINOR}`;
 
 /** The version a request asks for: OpenStack-API-Version wins over the legacy header. */
 export function requestedVersion(headers: Record<string, string | string[] | undefined>): string {
@@ -24,25 +28,48 @@ export function requestedVersion(headers: Record<string, string | string[] | und
   return first(headers['x-openstack-nova-api-version']) ?? MIN_VERSION;
 }
 
-/** Checks the requested version; returns the one the request is served at. */
-export function negotiate(requested: string): string {
-  if (requested.toLowerCase() === 'latest') return MAX_VERSION;
-  const v = parse(requested);
-  if (!v) throw new BadRequest(`API Version String ${requested} is of invalid format. Must be of format MajorNum.MinorNum.`);
-  const min = parse(MIN_VERSION) as [number, number];
-  const max = parse(MAX_VERSION) as [number, number];
-  if (cmp(v, min) < 0 || cmp(v, max) > 0) {
+/** Checks the requested version; returns the minor the request is served at. */
+export function negotiate(requested: string): number {
+  if (requested.toLowerCase() === 'latest') return MAX_MINOR;
+  const m = /^(\d+)\.(\d+)$/.exec(requested.trim());
+  if (!m) throw new BadRequest(`API Version String ${requested} is of invalid format. Must be of format MajorNum.MinorNum.`);
+  const minor = Number(m[2]);
+  if (Number(m[1]) !== 2 || minor < MIN_MINOR || minor > MAX_MINOR) {
     throw new NuboError(406, 'Not Acceptable', `Version ${requested} is not supported by the API. Minimum is ${MIN_VERSION} and maximum is ${MAX_VERSION}.`);
   }
-  return `${v[0]}.${v[1]}`;
+  return minor;
+}
+
+/** The minor the request is served at. */
+export function minor(req: FastifyRequest): number {
+  return req.computeMinor ?? MIN_MINOR;
+}
+
+export function atLeast(req: FastifyRequest, wanted: number): boolean {
+  return minor(req) >= wanted;
+}
+
+/** Routes a microversion added answer below it as Nova does: 404, as if they were not there. */
+export function requireVersion(req: FastifyRequest, wanted: number): void {
+  if (!atLeast(req, wanted)) throw new NotFound('The resource could not be found.');
+}
+
+/**
+ * The entry of `choices` (keyed by the minor that introduced it) in force at the request's
+ * version: byVersion(req, { 1: A, 19: B }) is B from 2.19 on, A before.
+ */
+export function byVersion<T>(req: FastifyRequest, choices: Record<number, T>): T {
+  const served = minor(req);
+  const key = Math.max(...Object.keys(choices).map(Number).filter((k) => k <= served));
+  return choices[key] as T;
 }
 
 /** Every /compute/v2.1 answer names the version it was served at (errors included). */
 export function microversionHooks(app: FastifyInstance): void {
   app.addHook('onRequest', async (req, reply) => {
-    reply.header('openstack-api-version', `compute ${MAX_VERSION}`);
-    reply.header('x-openstack-nova-api-version', MAX_VERSION);
     reply.header('vary', 'OpenStack-API-Version, X-OpenStack-Nova-API-Version');
-    negotiate(requestedVersion(req.headers));
+    req.computeMinor = negotiate(requestedVersion(req.headers));
+    reply.header('openstack-api-version', `compute 2.${req.computeMinor}`);
+    reply.header('x-openstack-nova-api-version', `2.${req.computeMinor}`);
   });
 }

@@ -157,7 +157,7 @@ export async function createImage(ctx: ComputeContext, r: Request, body: { name:
   return imageId;
 }
 
-export async function rebuild(ctx: ComputeContext, r: Request, body: { imageRef: string; name?: string; metadata?: Record<string, string>; accessIPv4?: string; accessIPv6?: string }): Promise<InstanceRow> {
+export async function rebuild(ctx: ComputeContext, r: Request, body: { imageRef: string; name?: string; description?: string | null; metadata?: Record<string, string>; accessIPv4?: string | null; accessIPv6?: string | null }): Promise<InstanceRow> {
   const current = await visibleInstance(ctx, r.caller, r.id);
   const host = hostOf(current);
   const image = imageSpec(await bootableImage(ctx, body.imageRef, r.userToken));
@@ -165,6 +165,7 @@ export async function rebuild(ctx: ComputeContext, r: Request, body: { imageRef:
   const set: Partial<InstanceRow> = {
     image_ref: image.id, updated_at: now(),
     ...(body.name !== undefined ? { display_name: body.name } : {}),
+    ...(body.description !== undefined ? { display_description: body.description } : {}),
     ...(body.metadata !== undefined ? { metadata: JSON.stringify(body.metadata) } : {}),
     ...(body.accessIPv4 !== undefined ? { access_ip_v4: body.accessIPv4 } : {}),
     ...(body.accessIPv6 !== undefined ? { access_ip_v6: body.accessIPv6 } : {}),

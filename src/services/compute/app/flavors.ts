@@ -242,10 +242,11 @@ export async function listFlavorAccess(ctx: ComputeContext, caller: ProjectCalle
   return accessOf(ctx, flavor.id);
 }
 
-/** Gives a project access; returns the new list. (At 2.1 Nova accepts this for public flavors too.) */
-export async function addFlavorAccess(ctx: ComputeContext, caller: ProjectCaller, flavorId: string, projectId: string): Promise<string[]> {
+/** Gives a project access; returns the new list. Nova accepts this for public flavors too, until 2.7 (`refusePublic`). */
+export async function addFlavorAccess(ctx: ComputeContext, caller: ProjectCaller, flavorId: string, projectId: string, refusePublic: boolean): Promise<string[]> {
   authorize(ctx, caller, 'os_compute_api:os-flavor-access');
   const flavor = await visibleFlavor(ctx, caller, flavorId);
+  if (refusePublic && flavor.is_public) throw new Conflict('Can not add access to a public flavor.');
   await orConflict(ctx.db.insertInto('flavor_access').values({ flavor_id: flavor.id, project_id: projectId }).execute(),
     () => new Conflict(`Flavor access already exists for flavor ${flavor.id} and project ${projectId} combination.`));
   return accessOf(ctx, flavor.id);

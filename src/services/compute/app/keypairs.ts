@@ -1,5 +1,6 @@
-// Keypairs (Nova's os-keypairs): SSH public keys owned by a user (not a project), imported or
-// generated here. A generated private key is handed back once and never stored.
+// Keypairs (Nova's os-keypairs): SSH public keys (or, type x509, certificates: x509-keypairs.ts)
+// owned by a user (not a project), imported or generated here. A generated private key is
+// handed back once and never stored.
 //
 // Keys are read and written in SSH's own wire format (RFC 4253 §6.6: length-prefixed strings
 // and mpints), so an imported key is checked the way OpenSSH would read it: the type in the
@@ -13,6 +14,7 @@ import type { ProjectCaller } from '../../../http/caller.ts';
 import type { KeypairRow } from '../db/schema.ts';
 import { authorize } from './authorize.ts';
 import type { ComputeContext } from './context.ts';
+import { generateX509Keypair, x509Fingerprint } from './x509-keypairs.ts';
 
 export type Keypair = KeypairRow;
 /** Algorithms Nubo generates: RSA 2048 (what Nova generates) and Ed25519. */
@@ -22,7 +24,7 @@ export type ParsedPublicKey = { type: string; blob: Buffer; fingerprint: string 
 
 const POLICY = 'os_compute_api:os-keypairs:manage';
 /** Nova's keypair type for SSH keys (the 2.2 `type` field says ssh or x509, not the algorithm). */
-const KEYPAIR_TYPE_SSH = 'ssh';
+const KEYPAIR_TYPE_SSH: KeypairType = 'ssh';
 /** Far above any real key (an RSA-16384 public key is about 2.8 KB). */
 const MAX_PUBLIC_KEY_CHARS = 16384;
 const GENERATED_COMMENT = 'Generated-by-Nubo';
@@ -230,12 +232,23 @@ async function nextKeypairId(db: ComputeContext['db']): Promise<number> {
   return Number(row.value);
 }
 
+export type KeypairType = 'ssh' | 'x509';
+export type NewKeypair = {
+  name: string;
+  /** An OpenSSH public key line (ssh) or a PEM certificate (x509); generated when absent. */
+  publicKey?: string;
+  type?: KeypairType;
+  /** Whose keypair (2.10): the caller's unless an admin names another user. */
+  userId?: string;
+};
+
 /**
- * Imports `publicKey`, or generates a key pair of `algorithm` when it is absent (then the
- * private key is returned, once). Order of checks as in Nova: name, quota, key, duplicate.
+ * Imports `publicKey`, or generates a key pair (of `algorithm` for ssh) when it is absent (then
+ * the private key is returned, once). Order of checks as in Nova: name, quota, key, duplicate.
  */
-export async function createKeypair(ctx: ComputeContext, caller: ProjectCaller, input: { name: string; publicKey?: string }, algorithm: KeyAlgorithm = 'rsa'): Promise<{ keypair: Keypair; privateKey?: string }> {
-  const userId = caller.user_id;
+export async function createKeypair(ctx: ComputeContext, caller: ProjectCaller, input: NewKeypair, algorithm: KeyAlgorithm = 'rsa'): Promise<{ keypair: Keypair; privateKey?: string }> {
+  const userId = input.userId ?? caller.user_id;
+  const type = input.type ?? KEYPAIR_TYPE_SSH;
   authorize(ctx, caller, POLICY, { user_id: userId });
   checkKeypairName(input.name);
   const limit = await keypairLimit(ctx, caller.project_id);
@@ -245,14 +258,14 @@ export async function createKeypair(ctx: ComputeContext, caller: ProjectCaller, 
   let fingerprint: string;
   let privateKey: string | undefined;
   if (input.publicKey !== undefined) {
-    fingerprint = parsePublicKey(input.publicKey).fingerprint;
+    fingerprint = type === 'x509' ? x509Fingerprint(input.publicKey) : parsePublicKey(input.publicKey).fingerprint;
     publicKey = input.publicKey;
   } else {
-    ({ publicKey, privateKey, fingerprint } = await generateKeypair(algorithm));
+    ({ publicKey, privateKey, fingerprint } = type === 'x509' ? await generateX509Keypair(userId) : await generateKeypair(algorithm));
   }
 
   const row: Keypair = {
-    user_id: userId, name: input.name, fingerprint, public_key: publicKey, type: KEYPAIR_TYPE_SSH,
+    user_id: userId, name: input.name, fingerprint, public_key: publicKey, type,
     created_at: new Date().toISOString(), id: await nextKeypairId(ctx.db),
   };
   // The count is taken again with the insert, so two creates racing for the last slot cannot both win.
@@ -263,22 +276,34 @@ export async function createKeypair(ctx: ComputeContext, caller: ProjectCaller, 
   return privateKey === undefined ? { keypair: row } : { keypair: row, privateKey };
 }
 
-export async function listKeypairs(ctx: ComputeContext, caller: ProjectCaller): Promise<Keypair[]> {
-  authorize(ctx, caller, POLICY, { user_id: caller.user_id });
-  return ctx.db.selectFrom('keypair').selectAll().where('user_id', '=', caller.user_id).orderBy('name').execute();
+/**
+ * A user's keypairs in name order (the caller's, or with 2.10 another's for an admin); with
+ * 2.35 a page of them: at most `limit`, after the one named `marker` (400 when it is not there).
+ */
+export async function listKeypairs(ctx: ComputeContext, caller: ProjectCaller, opts: { userId?: string; limit?: number; marker?: string } = {}): Promise<Keypair[]> {
+  const userId = opts.userId ?? caller.user_id;
+  authorize(ctx, caller, POLICY, { user_id: userId });
+  let q = ctx.db.selectFrom('keypair').selectAll().where('user_id', '=', userId).orderBy('name');
+  if (opts.marker !== undefined) {
+    const marker = await ctx.db.selectFrom('keypair').select('name').where('user_id', '=', userId).where('name', '=', opts.marker).executeTakeFirst();
+    if (!marker) throw new BadRequest(`Marker ${opts.marker} could not be found.`);
+    q = q.where('name', '>', marker.name);
+  }
+  if (opts.limit !== undefined) q = q.limit(opts.limit);
+  return q.execute();
 }
 
-export async function getKeypair(ctx: ComputeContext, caller: ProjectCaller, name: string): Promise<Keypair> {
-  authorize(ctx, caller, POLICY, { user_id: caller.user_id });
-  const row = await ctx.db.selectFrom('keypair').selectAll().where('user_id', '=', caller.user_id).where('name', '=', name).executeTakeFirst();
-  if (!row) throw keypairNotFound(name, caller.user_id);
+export async function getKeypair(ctx: ComputeContext, caller: ProjectCaller, name: string, userId = caller.user_id): Promise<Keypair> {
+  authorize(ctx, caller, POLICY, { user_id: userId });
+  const row = await ctx.db.selectFrom('keypair').selectAll().where('user_id', '=', userId).where('name', '=', name).executeTakeFirst();
+  if (!row) throw keypairNotFound(name, userId);
   return row;
 }
 
-export async function deleteKeypair(ctx: ComputeContext, caller: ProjectCaller, name: string): Promise<void> {
-  authorize(ctx, caller, POLICY, { user_id: caller.user_id });
-  const res = await ctx.db.deleteFrom('keypair').where('user_id', '=', caller.user_id).where('name', '=', name).executeTakeFirst();
-  if (Number(res.numDeletedRows) === 0) throw keypairNotFound(name, caller.user_id);
+export async function deleteKeypair(ctx: ComputeContext, caller: ProjectCaller, name: string, userId = caller.user_id): Promise<void> {
+  authorize(ctx, caller, POLICY, { user_id: userId });
+  const res = await ctx.db.deleteFrom('keypair').where('user_id', '=', userId).where('name', '=', name).executeTakeFirst();
+  if (Number(res.numDeletedRows) === 0) throw keypairNotFound(name, userId);
 }
 
 /** The user's keypair named at boot (`key_name`); Nova's 400 when there is none. */

@@ -21,10 +21,11 @@ export type QuotaResource = (typeof QUOTA_RESOURCES)[number];
 export type QuotaSet = Record<QuotaResource, number>;
 
 /**
- * nova-network's quotas: 2.1 still shows them, and Nova (without nova-network) shows them as
- * unlimited. Networking's own quotas are the network service's business.
+ * nova-network's quotas: 2.1 to 2.35 still show them, and Nova (without nova-network) shows
+ * them as unlimited; 2.36 drops them. Networking's own quotas are the network service's business.
  */
-const LEGACY_NETWORK_DEFAULTS = { fixed_ips: -1, floating_ips: -1, security_groups: -1, security_group_rules: -1 };
+export const LEGACY_NETWORK_RESOURCES = ['fixed_ips', 'floating_ips', 'security_groups', 'security_group_rules'] as const satisfies readonly QuotaResource[];
+const LEGACY_NETWORK_DEFAULTS = Object.fromEntries(LEGACY_NETWORK_RESOURCES.map((r) => [r, -1])) as Record<(typeof LEGACY_NETWORK_RESOURCES)[number], number>;
 
 export const isQuotaResource = (k: string): k is QuotaResource => (QUOTA_RESOURCES as readonly string[]).includes(k);
 

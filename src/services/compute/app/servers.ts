@@ -5,7 +5,8 @@ import { sanitizeHostname } from '../../../agents/compute/config-drive.ts';
 import { BadRequest, Conflict } from '../../../core/errors.ts';
 import { parseIso } from '../../../core/time.ts';
 import type { ProjectCaller } from '../../../http/caller.ts';
-import type { InstanceRow } from '../db/schema.ts';
+import type { ExpressionBuilder, SelectQueryBuilder } from 'kysely';
+import type { ComputeDB, InstanceRow } from '../db/schema.ts';
 import { authorize } from './authorize.ts';
 import { inBackground } from './background.ts';
 import { bootableImage, imageSpec, refId } from './boot-image.ts';
@@ -22,6 +23,8 @@ import { TaskState, vmStatesForStatus, VmState } from './states.ts';
 
 export type NewServer = {
   name: string;
+  /** Shown from 2.19; below it Nova makes the name the description. */
+  description: string | null;
   imageRef: string;
   flavorRef: string;
   keyName?: string | null;
@@ -88,7 +91,7 @@ export async function createServers(ctx: ComputeContext, caller: ProjectCaller, 
     const name = count > 1 ? `${body.name}-${i + 1}` : body.name;
     const at = now();
     const row: InstanceRow = {
-      id, seq: await nextSeq(ctx), display_name: name, display_description: null, hostname: sanitizeHostname(name, id),
+      id, seq: await nextSeq(ctx), display_name: name, display_description: body.description, hostname: sanitizeHostname(name, id),
       project_id: caller.project_id, user_id: caller.user_id, image_ref: image.id, flavor: JSON.stringify(flavor),
       old_flavor: null, new_flavor: null, vm_state: VmState.BUILDING, task_state: TaskState.SCHEDULING, power_state: 0,
       host: null, node: null, availability_zone: zone ?? ctx.config.compute.defaultAvailabilityZone,
@@ -143,7 +146,9 @@ export function checkLock(ctx: ComputeContext, caller: ProjectCaller, row: Insta
 export type ServerQuery = {
   name?: string; status?: string; image?: string; flavor?: string; host?: string; 'changes-since'?: string;
   all_tenants?: string; project_id?: string; tenant_id?: string; reservation_id?: string; deleted?: string;
-  limit?: string; marker?: string; sort_key?: string | string[]; sort_dir?: string | string[]; ip?: string;
+  limit?: string; marker?: string; sort_key?: string | string[]; sort_dir?: string | string[];
+  /** Tag filters (comma-separated lists): has all, has any, lacks one of, has none of. */
+  tags?: string; 'tags-any'?: string; 'not-tags'?: string; 'not-tags-any'?: string;
 };
 
 const SORT_KEYS = new Set(['created_at', 'display_name', 'updated_at', 'uuid', 'vm_state', 'task_state', 'power_state', 'launched_at', 'terminated_at', 'host', 'node', 'project_id', 'user_id', 'key_name', 'availability_zone', 'hostname', 'image_ref', 'instance_type_id', 'launch_index', 'locked']);
@@ -177,6 +182,7 @@ export async function listServers(ctx: ComputeContext, caller: ProjectCaller, q:
   if (q.image) query = query.where('image_ref', '=', refId(q.image));
   if (q.host && admin) query = query.where('host', '=', q.host);
   if (q.reservation_id) query = query.where('reservation_id', '=', q.reservation_id);
+  query = withTagFilters(query, q);
 
   const keys = [q.sort_key ?? []].flat();
   const dirs = [q.sort_dir ?? []].flat();
@@ -206,11 +212,28 @@ export async function listServers(ctx: ComputeContext, caller: ProjectCaller, q:
   return { rows: rows.slice(0, limit), more: rows.length > limit };
 }
 
-export async function updateServer(ctx: ComputeContext, caller: ProjectCaller, id: string, body: { name?: string; accessIPv4?: string | null; accessIPv6?: string | null }): Promise<InstanceRow> {
+/** Nova's tag filters: each value is a comma-separated list (the last one wins when repeated). */
+function withTagFilters<Q extends SelectQueryBuilder<ComputeDB, 'instance', InstanceRow>>(query: Q, q: ServerQuery): Q {
+  const list = (v: string | string[] | undefined) => (v === undefined ? [] : ([v].flat().at(-1) ?? '').split(','));
+  const tagged = (eb: ExpressionBuilder<ComputeDB, 'instance'>, tags: string[]) => eb.exists(eb.selectFrom('server_tag').select('server_tag.tag')
+    .whereRef('server_tag.instance_uuid', '=', 'instance.id').where('server_tag.tag', 'in', tags));
+  let out = query;
+  for (const t of list(q.tags)) out = out.where((eb) => tagged(eb, [t])) as Q;
+  const any = list(q['tags-any']);
+  if (any.length) out = out.where((eb) => tagged(eb, any)) as Q;
+  const notAll = list(q['not-tags']);
+  if (notAll.length) out = out.where((eb) => eb.not(eb.and(notAll.map((t) => tagged(eb, [t]))))) as Q;
+  const notAny = list(q['not-tags-any']);
+  if (notAny.length) out = out.where((eb) => eb.not(tagged(eb, notAny))) as Q;
+  return out;
+}
+
+export async function updateServer(ctx: ComputeContext, caller: ProjectCaller, id: string, body: { name?: string; description?: string | null; accessIPv4?: string | null; accessIPv6?: string | null }): Promise<InstanceRow> {
   const row = await visibleInstance(ctx, caller, id);
   authorize(ctx, caller, 'os_compute_api:servers:update', row);
   const set: Partial<InstanceRow> = { updated_at: now() };
   if (body.name !== undefined) { set.display_name = body.name; }
+  if (body.description !== undefined) set.display_description = body.description;
   if (body.accessIPv4 !== undefined) set.access_ip_v4 = body.accessIPv4;
   if (body.accessIPv6 !== undefined) set.access_ip_v6 = body.accessIPv6;
   await ctx.db.updateTable('instance').set(set).where('id', '=', id).execute();

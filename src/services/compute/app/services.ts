@@ -68,16 +68,38 @@ export async function computeServicesByHost(ctx: ComputeContext): Promise<Map<st
   return new Map(rows.map((r) => [r.host, r]));
 }
 
-/** Enables or disables scheduling to a host's service (PUT /os-services/enable|disable|disable-log-reason). */
-export async function setServiceDisabled(ctx: ComputeContext, host: string, binary: string, disabled: boolean, reason: string | null): Promise<ComputeServiceRow> {
+/**
+ * Nova's host_status of each compute host (microversion 2.16): DOWN when forced down,
+ * MAINTENANCE when disabled, else UP or (no recent report) UNKNOWN. A server with no host, or
+ * whose host has no service record, shows "" (Nova's NONE).
+ */
+export async function hostStatuses(ctx: ComputeContext): Promise<Map<string, string>> {
+  const now = Date.now();
+  const services = await computeServicesByHost(ctx);
+  return new Map([...services].map(([host, s]) => [host, s.forced_down ? 'DOWN' : s.disabled ? 'MAINTENANCE' : isServiceUp(ctx, s, now) ? 'UP' : 'UNKNOWN']));
+}
+
+async function updateComputeService(ctx: ComputeContext, host: string, binary: string, set: Partial<Pick<ComputeServiceRow, 'disabled' | 'disabled_reason' | 'forced_down'>>): Promise<ComputeServiceRow> {
   if (binary !== COMPUTE_BINARY) {
     throw new BadRequest(`Updating a ${binary} service is not supported. Only nova-compute services can be updated.`);
   }
-  const updated = await ctx.db.updateTable('compute_service')
-    .set({ disabled: toInt(disabled), disabled_reason: disabled ? reason : null, updated_at: new Date().toISOString() })
+  const updated = await ctx.db.updateTable('compute_service').set({ ...set, updated_at: new Date().toISOString() })
     .where('host', '=', host).where('binary', '=', binary).returningAll().executeTakeFirst();
   if (!updated) throw new NotFound(`Could not find binary ${binary} on host ${host}.`);
   return updated;
+}
+
+/** Enables or disables scheduling to a host's service (PUT /os-services/enable|disable|disable-log-reason). */
+export async function setServiceDisabled(ctx: ComputeContext, host: string, binary: string, disabled: boolean, reason: string | null): Promise<ComputeServiceRow> {
+  return updateComputeService(ctx, host, binary, { disabled: toInt(disabled), disabled_reason: disabled ? reason : null });
+}
+
+/**
+ * Marks a host's service down (or lifts that) whatever its heartbeats say (PUT
+ * /os-services/force-down, 2.11): what an operator does when fencing a dead host.
+ */
+export async function setServiceForcedDown(ctx: ComputeContext, host: string, binary: string, forcedDown: boolean): Promise<ComputeServiceRow> {
+  return updateComputeService(ctx, host, binary, { forced_down: toInt(forcedDown) });
 }
 
 /**

@@ -238,4 +238,18 @@ const aggregates: Migration = {
   },
 };
 
-export const computeMigrations: Record<string, Migration> = { '0001_initial': initial, '0002_keypair_id': keypairId, '0003_aggregates': aggregates };
+
+// Server tags (microversion 2.26): a server's set of strings, kept with the server's row (a
+// deleted server keeps its tags, as its row stays).
+const serverTags: Migration = {
+  async up(db: Kysely<unknown>) {
+    await db.schema.createTable('server_tag')
+      .addColumn('instance_uuid', 'varchar(36)', (c) => c.notNull())
+      .addColumn('tag', 'varchar(60)', (c) => c.notNull())
+      .addPrimaryKeyConstraint('server_tag_pk', ['instance_uuid', 'tag'])
+      .execute();
+    await db.schema.createIndex('server_tag_tag').on('server_tag').column('tag').execute();
+  },
+};
+
+export const computeMigrations: Record<string, Migration> = { '0001_initial': initial, '0002_keypair_id': keypairId, '0003_server_tags': serverTags, '0004_aggregates': aggregates };

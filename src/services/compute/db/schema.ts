@@ -89,6 +89,8 @@ export type FlavorAccessRow = { flavor_id: string; project_id: string };
 export type KeypairRow = { user_id: string; name: string; fingerprint: string; public_key: string; type: string; created_at: string; id: number };
 
 export type ServerGroupRow = { id: string; name: string; policy: string; rules: string; project_id: string; user_id: string; created_at: string };
+/** A server's tag (2.26): unique per server. */
+export type ServerTagRow = { instance_uuid: string; tag: string };
 export type ServerGroupMemberRow = { group_id: string; instance_uuid: string };
 
 /** Per-project quota overrides (os-quota-sets); absent rows fall back to compute.quota. */
@@ -114,6 +116,7 @@ export type ComputeDB = {
   keypair: KeypairRow;
   server_group: ServerGroupRow;
   server_group_member: ServerGroupMemberRow;
+  server_tag: ServerTagRow;
   compute_quota: QuotaRow;
   compute_counter: ComputeCounterRow;
   aggregate: AggregateRow;
