@@ -9,6 +9,7 @@ import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Bus, Handler } from '../../bus/bus.ts';
 import type { Config } from '../../core/config.ts';
+import { run } from '../../host/run.ts';
 import type { AgentImages } from './image-cache.ts';
 import { loadOrCreateNodeUuid } from './node-uuid.ts';
 import { CONDUCTOR_TOPIC, computeTopic, type AgentMethods, type ConductorMethods } from './protocol.ts';
@@ -210,6 +211,7 @@ class AgentState {
       confirmResize: this.wrap('confirmResize', ({ name }) => driver.confirmResize(name)),
       revertResize: this.wrap('revertResize', async ({ instance }) => { await driver.revertResize(instance); return state(instance.name); }),
       listInstances: this.wrap('listInstances', () => driver.listInstances()),
+      hostUptime: this.wrap('hostUptime', async () => ({ uptime: (await run(['uptime'], { env: { ...process.env, LANG: 'C', LC_ALL: 'C' } })).stdout.trim() })),
     };
   }
 

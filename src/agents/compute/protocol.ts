@@ -31,6 +31,8 @@ export type AgentMethods = {
   confirmResize: { args: { name: string }; result: void };
   revertResize: { args: { instance: InstanceSpec }; result: { powerState: PowerStateValue } };
   listInstances: { args: Record<string, never>; result: DriverInstance[] };
+  /** The host's `uptime` line (os-hypervisors/{id}/uptime), as Nova's libvirt driver reports it. */
+  hostUptime: { args: Record<string, never>; result: { uptime: string } };
 };
 
 /** Casts an agent makes to the compute service (`bus.cast(CONDUCTOR_TOPIC, method, args)`). */

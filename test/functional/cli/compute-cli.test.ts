@@ -152,4 +152,35 @@ describe('openstack CLI: flavors, keypairs and servers', { timeout: 300_000 }, (
     }
     assert.deepEqual(await osJson(adminEnv, ...at237, 'server', 'list'), []);
   });
+
+  it('aggregate create --zone, add host, set --property; hypervisor show (with uptime); server set/unset --property', async () => {
+    const host = s.config.compute.host;
+    const agg = await osJson(adminEnv, 'aggregate', 'create', '--zone', 'az-cli', 'rack-cli');
+    assert.equal(agg.availability_zone, 'az-cli');
+    const added = await os(adminEnv, 'aggregate', 'add', 'host', 'rack-cli', host);
+    assert.equal(added.code, 0, added.stderr);
+    const set = await os(adminEnv, 'aggregate', 'set', '--property', 'ssd=true', 'rack-cli');
+    assert.equal(set.code, 0, set.stderr);
+    const shown = await osJson(adminEnv, 'aggregate', 'show', 'rack-cli');
+    assert.deepEqual(shown.hosts, [host]);
+    assert.equal(shown.properties.ssd, 'true');
+    const zones = await osJson(adminEnv, 'availability', 'zone', 'list', '--compute');
+    assert.ok(zones.some((z: { 'Zone Name': string }) => z['Zone Name'] === 'az-cli'), JSON.stringify(zones));
+
+    const hv = await osJson(adminEnv, 'hypervisor', 'show', host);
+    assert.match(String(hv.uptime), /\S/);
+    assert.match(String(hv.load_average), /^\d+\.\d+, \d+\.\d+, \d+\.\d+$/);
+
+    await uploadTestImage(s, 'cli-meta-image');
+    const vm = await osJson(adminEnv, 'server', 'create', '--image', 'cli-meta-image', '--flavor', 'm1.tiny', '--availability-zone', 'az-cli', '--wait', 'cli-meta');
+    assert.equal(vm['OS-EXT-AZ:availability_zone'], 'az-cli');
+    assert.equal((await os(adminEnv, 'server', 'set', '--property', 'role=web', '--property', 'tier=1', 'cli-meta')).code, 0);
+    assert.equal((await os(adminEnv, 'server', 'unset', '--property', 'tier', 'cli-meta')).code, 0);
+    assert.deepEqual((await osJson(adminEnv, 'server', 'show', 'cli-meta')).properties, { role: 'web' });
+    assert.equal((await os(adminEnv, 'server', 'delete', '--wait', 'cli-meta')).code, 0);
+
+    assert.equal((await os(adminEnv, 'aggregate', 'remove', 'host', 'rack-cli', host)).code, 0);
+    const del = await os(adminEnv, 'aggregate', 'delete', 'rack-cli');
+    assert.equal(del.code, 0, del.stderr);
+  });
 });

@@ -18,6 +18,7 @@ describe('client credential files (golden)', () => {
       'export OS_PROJECT_DOMAIN_NAME=Default',
       "export OS_REGION_NAME='RegionOne'",
       'export OS_IDENTITY_API_VERSION=3',
+      'export OS_COMPUTE_API_VERSION=2.37',
       'export OS_INTERFACE=public',
       '',
     ].join('\n'));
@@ -36,6 +37,7 @@ describe('client credential files (golden)', () => {
       '    region_name: "RegionOne"',
       '    interface: public',
       '    identity_api_version: 3',
+      '    compute_api_version: "2.37"',
       '',
     ].join('\n'));
   });

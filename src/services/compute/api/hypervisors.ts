@@ -3,6 +3,7 @@
 // From 2.33 the list and detail page (limit, marker by id, hypervisors_links). `servers`
 // appears only on hypervisors that have instances, as in Nova.
 import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { computeTopic, type AgentMethods } from '../../../agents/compute/protocol.ts';
 import { BadRequest } from '../../../core/errors.ts';
 import type { ProjectCaller } from '../../../http/caller.ts';
 import { authorize } from '../app/authorize.ts';
@@ -79,6 +80,15 @@ export function hypervisorRoutes(app: FastifyInstance, ctx: ComputeContext, call
   app.get<Id>('/os-hypervisors/:id', async (req) => {
     await admin(req);
     return { hypervisor: hypervisorDetailView(minor(req), await getHypervisor(ctx, req.params.id)) };
+  });
+  // The host's `uptime` line, asked of its agent (Nova asks its compute service the same way);
+  // `openstack hypervisor show` splits it into host_time, uptime, users and load_average.
+  app.get<Id>('/os-hypervisors/:id/uptime', async (req) => {
+    await admin(req);
+    const h = await getHypervisor(ctx, req.params.id);
+    const answer = await ctx.bus.call<AgentMethods['hostUptime']['result']>(computeTopic(h.service.host), 'hostUptime', {}, { timeoutMs: 10_000 })
+      .catch(() => { throw new BadRequest(`Compute service of ${h.service.host} is unavailable at this time.`); });
+    return { hypervisor: { ...hypervisorSummaryView(h), uptime: answer.uptime } };
   });
   app.get<Id>('/os-hypervisors/:id/search', async (req) => {
     await admin(req);
