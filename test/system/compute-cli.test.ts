@@ -1,32 +1,39 @@
-// Issue 4's acceptance on real libvirt (QEMU TCG), driven by Debian's `openstack` CLI: a server
-// boots from the Nubo tiny image to its `ready` marker, walks every power action (libvirt
-// agrees), snapshots to an image that boots, resizes and confirms, and is deleted without a
-// trace (no domain, no disk, no allocation); a flavor no host can hold fails with the
-// explained fault; another project sees none of it.
+// Issue 4's acceptance on real libvirt (QEMU TCG): `./nubo up` starts the all-in-one cloud, and
+// Debian's `openstack` CLI, configured only by the clouds.yaml entry `up` prints, boots a
+// server with `--nic none` from the nubo-tiny image `up` published to its `ready` marker, walks
+// every power action (libvirt agrees), snapshots to an image that boots, resizes and confirms,
+// and deletes it without a trace (no domain, no disk, no allocation); a flavor no host can hold
+// fails with the explained fault; another project sees none of it.
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { run } from '../../src/host/run.ts';
-import { ensureTinyImage } from '../../src/images/tiny.ts';
-import { projectUser } from '../support/projects.ts';
-import { api, startTestServer, type TestServer } from '../support/server.ts';
+import { testDatabase, type TestDatabase } from '../support/database.ts';
+import { api } from '../support/server.ts';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const nubo = join(resolve(import.meta.dirname, '../..'), 'nubo');
 
-describe('openstack CLI on real libvirt: the server lifecycle', { timeout: 900_000 }, () => {
-  let s: TestServer;
+describe('openstack CLI against ./nubo up on real libvirt: the server lifecycle', { timeout: 900_000 }, () => {
+  let stateDir: string;
+  let db: TestDatabase;
+  let env: NodeJS.ProcessEnv;
   let adminEnv: NodeJS.ProcessEnv;
+  let url: string;
   const created: string[] = [];
 
-  const os = (env: NodeJS.ProcessEnv, ...args: string[]) => run(['openstack', ...args], { env, check: false, timeoutMs: 600_000 });
-  const ok = async (env: NodeJS.ProcessEnv, ...args: string[]) => {
-    const r = await os(env, ...args);
+  const nuboCmd = (...args: string[]) => run([nubo, ...args], { env, check: false, timeoutMs: 300_000 });
+  const os = (osEnv: NodeJS.ProcessEnv, ...args: string[]) => run(['openstack', ...args], { env: osEnv, check: false, timeoutMs: 600_000 });
+  const ok = async (osEnv: NodeJS.ProcessEnv, ...args: string[]) => {
+    const r = await os(osEnv, ...args);
     assert.equal(r.code, 0, `openstack ${args.join(' ')} failed: ${r.stderr}`);
     return r.stdout;
   };
-  const json = async (env: NodeJS.ProcessEnv, ...args: string[]) => JSON.parse(await ok(env, ...args, '-f', 'json'));
+  const json = async (osEnv: NodeJS.ProcessEnv, ...args: string[]) => JSON.parse(await ok(osEnv, ...args, '-f', 'json'));
   const show = (name: string) => json(adminEnv, 'server', 'show', name);
+  const adminToken = async () => (await ok(adminEnv, 'token', 'issue', '-f', 'value', '-c', 'id')).trim();
   const virsh = async (...args: string[]) => (await run(['virsh', '-c', 'qemu:///system', ...args], { check: false })).stdout.trim();
 
   async function until<T>(what: string, probe: () => Promise<T>, done: (v: T) => boolean, timeoutMs = 120_000): Promise<T> {
@@ -42,26 +49,33 @@ describe('openstack CLI on real libvirt: the server lifecycle', { timeout: 900_0
   const consoleReady = (name: string) => until(`${name} ready marker`, () => ok(adminEnv, 'console', 'log', 'show', name), (log) => log.includes('nubo-guest: ready'), 180_000);
 
   before(async () => {
-    s = await startTestServer({ env: { NUBO_COMPUTE_DRIVER: 'libvirt' } });
-    const env: NodeJS.ProcessEnv = { ...process.env };
+    stateDir = mkdtempSync(join(tmpdir(), 'nubo-compute-cli-'));
+    db = await testDatabase(stateDir);
+    const port = String(20000 + Math.floor(Math.random() * 20000));
+    env = { ...process.env, NUBO_STATE_DIR: stateDir, NUBO_PORT: port, NUBO_DATABASE_URL: db.url, NUBO_COMPUTE_DRIVER: 'libvirt' };
     for (const k of Object.keys(env)) if (k.startsWith('OS_')) delete env[k];
-    adminEnv = {
-      ...env, OS_AUTH_URL: `${s.url}/identity/v3`, OS_IDENTITY_API_VERSION: '3', OS_REGION_NAME: 'RegionOne',
-      OS_USERNAME: 'admin', OS_PASSWORD: s.admin.password, OS_PROJECT_NAME: 'admin', OS_USER_DOMAIN_NAME: 'Default', OS_PROJECT_DOMAIN_NAME: 'Default',
-    };
-    const tiny = await ensureTinyImage({});
-    await ok(adminEnv, 'image', 'create', '--file', tiny.path, '--disk-format', 'qcow2', '--container-format', 'bare', '--public', 'nubo-tiny');
-    await until('the compute host registers', async () => (await api(s.url, 'GET', '/compute/v2.1/os-hypervisors', { token: s.admin.token })).body.hypervisors as unknown[], (h) => h.length === 1, 30_000);
+    const up = await nuboCmd('up');
+    assert.equal(up.code, 0, up.stderr);
+    url = (/Nubo is running at (\S+)/.exec(up.stdout) as RegExpExecArray)[1] as string;
+    assert.match(up.stdout, /image: +nubo-tiny \([0-9a-f-]{36}, uploaded now\)/);
+    // The CLI knows nothing but the clouds.yaml entry `up` printed (and wrote next to its state).
+    const cloudsYaml = join(stateDir, 'clouds.yaml');
+    assert.ok(up.stdout.includes(readFileSync(cloudsYaml, 'utf8')), 'up prints the clouds.yaml entry it wrote');
+    adminEnv = { ...env, OS_CLIENT_CONFIG_FILE: cloudsYaml, OS_CLOUD: 'nubo' };
+    await until('the compute host registers', async () => json(adminEnv, 'hypervisor', 'list') as Promise<unknown[]>, (h) => h.length === 1, 60_000);
   });
 
   after(async () => {
     for (const name of created) await os(adminEnv, 'server', 'delete', '--wait', name);
-    await s.stop();
+    const down = await nuboCmd('down');
+    assert.equal(down.code, 0, down.stderr);
+    await db.drop();
+    rmSync(stateDir, { recursive: true, force: true });
   });
 
   it('boots with --wait to ACTIVE and the console shows the guest ready', async () => {
     created.push('vm1');
-    const srv = await json(adminEnv, 'server', 'create', '--flavor', 'm1.tiny', '--image', 'nubo-tiny', '--wait', 'vm1');
+    const srv = await json(adminEnv, 'server', 'create', '--flavor', 'm1.tiny', '--image', 'nubo-tiny', '--nic', 'none', '--wait', 'vm1');
     assert.equal(srv.status, 'ACTIVE');
     await consoleReady('vm1');
     const name = (await show('vm1'))['OS-EXT-SRV-ATTR:instance_name'] as string;
@@ -97,7 +111,7 @@ describe('openstack CLI on real libvirt: the server lifecycle', { timeout: 900_0
     const image = await json(adminEnv, 'image', 'show', 'vm1-snap');
     assert.equal(image.status, 'active');
     created.push('vm2');
-    const vm2 = await json(adminEnv, 'server', 'create', '--flavor', 'm1.tiny', '--image', 'vm1-snap', '--wait', 'vm2');
+    const vm2 = await json(adminEnv, 'server', 'create', '--flavor', 'm1.tiny', '--image', 'vm1-snap', '--nic', 'none', '--wait', 'vm2');
     assert.equal(vm2.status, 'ACTIVE');
     await consoleReady('vm2');
     await ok(adminEnv, 'server', 'delete', '--wait', 'vm2');
@@ -116,19 +130,25 @@ describe('openstack CLI on real libvirt: the server lifecycle', { timeout: 900_0
   });
 
   it('keeps another project out', async () => {
-    const bob = await projectUser(s, 'bob');
-    const r = await fetch(`${s.url}/compute/v2.1/servers/detail`, { headers: { 'x-auth-token': bob.token } });
-    const body = await r.json() as { servers: { name: string }[] };
-    assert.deepEqual(body.servers.map((x) => x.name), []);
+    await ok(adminEnv, 'project', 'create', 'bobs');
+    await ok(adminEnv, 'user', 'create', '--project', 'bobs', '--password', 'bob-secret', 'bob');
+    await ok(adminEnv, 'role', 'add', '--user', 'bob', '--project', 'bobs', 'member');
+    const bobEnv: NodeJS.ProcessEnv = {
+      ...env, OS_AUTH_URL: `${url}/identity/v3`, OS_IDENTITY_API_VERSION: '3', OS_USERNAME: 'bob', OS_PASSWORD: 'bob-secret',
+      OS_PROJECT_NAME: 'bobs', OS_USER_DOMAIN_NAME: 'Default', OS_PROJECT_DOMAIN_NAME: 'Default',
+    };
+    assert.deepEqual(await json(bobEnv, 'server', 'list'), []);
     const id = (await show('vm1')).id as string;
-    assert.equal((await api(s.url, 'GET', `/compute/v2.1/servers/${id}`, { token: bob.token })).status, 404);
+    const r = await os(bobEnv, 'server', 'show', id);
+    assert.notEqual(r.code, 0);
+    assert.match(r.stderr, /No server with a name or ID of/);
   });
 
   it('fails a 64 GB flavor with the explained fault', async () => {
     await ok(adminEnv, 'flavor', 'create', '--ram', '65536', '--disk', '1', '--vcpus', '1', 'huge');
     await ok(adminEnv, 'quota', 'set', '--ram', '-1', 'admin');
     created.push('too-big');
-    const r = await os(adminEnv, 'server', 'create', '--flavor', 'huge', '--image', 'nubo-tiny', '--wait', 'too-big');
+    const r = await os(adminEnv, 'server', 'create', '--flavor', 'huge', '--image', 'nubo-tiny', '--nic', 'none', '--wait', 'too-big');
     // OSC 6.0 reports it on stdout (and exits with SystemExit(), status 0).
     assert.match(r.stdout + r.stderr, /Error creating server/);
     const srv = await show('too-big');
@@ -142,8 +162,8 @@ describe('openstack CLI on real libvirt: the server lifecycle', { timeout: 900_0
     await ok(adminEnv, 'server', 'delete', '--wait', 'vm1');
     created.splice(created.indexOf('vm1'), 1);
     assert.doesNotMatch(await virsh('list', '--all', '--name'), new RegExp(name));
-    assert.equal(existsSync(join(s.config.compute.instancesDir, srv.id as string)), false);
-    const alloc = await api(s.url, 'GET', `/placement/allocations/${srv.id as string}`, { token: s.admin.token, headers: { 'openstack-api-version': 'placement 1.12' } });
+    assert.equal(existsSync(join(stateDir, 'instances', srv.id as string)), false);
+    const alloc = await api(url, 'GET', `/placement/allocations/${srv.id as string}`, { token: await adminToken(), headers: { 'openstack-api-version': 'placement 1.12' } });
     assert.deepEqual(alloc.body.allocations, {});
   });
 });
