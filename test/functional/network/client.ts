@@ -1,6 +1,7 @@
 // Helpers for the network functional tests: requests to /networking/v2.0 as a given user,
 // resources created in one call (asserting 201), and the NeutronError of a failed answer.
 import assert from 'node:assert/strict';
+import { projectUser, type ProjectUser } from '../../support/projects.ts';
 import { api, startTestServer, type TestServer } from '../../support/server.ts';
 
 export function neutron(s: TestServer) {
@@ -48,4 +49,10 @@ export const sorted = (o: object) => Object.keys(o).sort();
 export async function startNetworkServer(env: Record<string, string> = {}): Promise<{ s: TestServer; n: Neutron }> {
   const s = await startTestServer({ env: { NUBO_COMPUTE_DRIVER: 'none', ...env } });
   return { s, n: neutron(s) };
+}
+
+/** A network test server with two project members (`<prefix>-alice`, `<prefix>-bob`) for comparing what projects see. */
+export async function startNetworkSuite(prefix: string): Promise<{ s: TestServer; n: Neutron; admin: string; alice: ProjectUser; bob: ProjectUser }> {
+  const { s, n } = await startNetworkServer();
+  return { s, n, admin: s.admin.token, alice: await projectUser(s, `${prefix}-alice`), bob: await projectUser(s, `${prefix}-bob`) };
 }

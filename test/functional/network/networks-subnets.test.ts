@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { projectUser, type ProjectUser } from '../../support/projects.ts';
 import type { TestServer } from '../../support/server.ts';
-import { fault, sorted, startNetworkServer, type Neutron } from './client.ts';
+import { fault, sorted, startNetworkSuite, type Neutron } from './client.ts';
 
 const NETWORK_KEYS = [
   'admin_state_up', 'availability_zone_hints', 'availability_zones', 'created_at', 'description', 'id', 'mtu', 'name', 'port_security_enabled',
@@ -26,10 +26,7 @@ describe('network API: networks and subnets', () => {
   let admin: string;
 
   before(async () => {
-    ({ s, n } = await startNetworkServer());
-    admin = s.admin.token;
-    alice = await projectUser(s, 'net-alice');
-    bob = await projectUser(s, 'net-bob');
+    ({ s, n, alice, bob, admin } = await startNetworkSuite('net'));
   });
   after(async () => { await s.stop(); });
 

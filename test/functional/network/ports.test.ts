@@ -5,9 +5,9 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { CHANGES_METHOD, CHANGES_TOPIC, type NetworkChanges } from '../../../src/services/network/app/changes.ts';
 import { bindServerPort, createServerPort, deleteServerPort, serverPorts, unbindServerPort } from '../../../src/services/network/app/compute-api.ts';
-import { projectUser, type ProjectUser } from '../../support/projects.ts';
+import type { ProjectUser } from '../../support/projects.ts';
 import type { TestServer } from '../../support/server.ts';
-import { fault, sorted, startNetworkServer, type Neutron } from './client.ts';
+import { fault, sorted, startNetworkSuite, type Neutron } from './client.ts';
 
 const PORT_KEYS = [
   'admin_state_up', 'allowed_address_pairs', 'binding:host_id', 'binding:profile', 'binding:vif_details', 'binding:vif_type', 'binding:vnic_type',
@@ -26,10 +26,7 @@ describe('network API: ports and IPAM', () => {
   let admin: string;
 
   before(async () => {
-    ({ s, n } = await startNetworkServer());
-    admin = s.admin.token;
-    alice = await projectUser(s, 'port-alice');
-    bob = await projectUser(s, 'port-bob');
+    ({ s, n, alice, bob, admin } = await startNetworkSuite('port'));
   });
   after(async () => { await s.stop(); });
 

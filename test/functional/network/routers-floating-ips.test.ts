@@ -3,9 +3,9 @@
 // from the external subnet and associated only where a router connects them.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { projectUser, type ProjectUser } from '../../support/projects.ts';
+import type { ProjectUser } from '../../support/projects.ts';
 import type { TestServer } from '../../support/server.ts';
-import { fault, sorted, startNetworkServer, type Neutron } from './client.ts';
+import { fault, sorted, startNetworkSuite, type Neutron } from './client.ts';
 
 const ROUTER_KEYS = [
   'admin_state_up', 'availability_zone_hints', 'availability_zones', 'created_at', 'description', 'external_gateway_info', 'id', 'name',
@@ -24,9 +24,7 @@ describe('network API: routers and floating IPs', () => {
   let pub: { network: Record<string, any>; subnet: Record<string, any> };
 
   before(async () => {
-    ({ s, n } = await startNetworkServer());
-    alice = await projectUser(s, 'rt-alice');
-    bob = await projectUser(s, 'rt-bob');
+    ({ s, n, alice, bob } = await startNetworkSuite('rt'));
     pub = await n.publicNetwork();
   });
   after(async () => { await s.stop(); });

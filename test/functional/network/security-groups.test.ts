@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { projectUser, type ProjectUser } from '../../support/projects.ts';
 import type { TestServer } from '../../support/server.ts';
-import { fault, sorted, startNetworkServer, type Neutron } from './client.ts';
+import { fault, sorted, startNetworkSuite, type Neutron } from './client.ts';
 
 const GROUP_KEYS = ['created_at', 'description', 'id', 'name', 'project_id', 'revision_number', 'security_group_rules', 'stateful', 'tags', 'tenant_id', 'updated_at'];
 const RULE_KEYS = [
@@ -23,9 +23,7 @@ describe('network API: security groups', () => {
   let bob: ProjectUser;
 
   before(async () => {
-    ({ s, n } = await startNetworkServer());
-    alice = await projectUser(s, 'sg-alice');
-    bob = await projectUser(s, 'sg-bob');
+    ({ s, n, alice, bob } = await startNetworkSuite('sg'));
   });
   after(async () => { await s.stop(); });
 

@@ -13,25 +13,17 @@ import { visibleNetworkRow } from './networks.ts';
 import { FLOATING_IP_OWNER, insertPort, removePort, ROUTER_GATEWAY, visiblePortRow } from './ports.ts';
 import { checkQuota } from './quotas.ts';
 import { routerFor } from './routers.ts';
-import { newId, now, stamps } from './rows.ts';
+import { newId, now, stamps, type Standard, standard } from './rows.ts';
 import { insertTags, tagsOf, deleteTags } from './tags.ts';
 import { lockRows, write, type Tx } from './transaction.ts';
 
-export type FloatingIp = {
-  id: string;
+export type FloatingIp = Standard & {
   floating_ip_address: string;
   floating_network_id: string;
   router_id: string | null;
   port_id: string | null;
   fixed_ip_address: string | null;
   status: string;
-  description: string;
-  project_id: string;
-  tenant_id: string;
-  tags: string[];
-  created_at: string;
-  updated_at: string;
-  revision_number: number;
 };
 
 export type FloatingIpCreate = {
@@ -50,9 +42,8 @@ export type FloatingIpUpdate = { portId?: string | null; fixedIpAddress?: string
 async function toFloatingIps(ctx: NetworkContext, rows: FloatingIpRow[], db: Tx = ctx.db): Promise<FloatingIp[]> {
   const tags = await tagsOf(db, rows.map((r) => r.id));
   return rows.map((r) => ({
-    id: r.id, floating_ip_address: r.floating_ip_address, floating_network_id: r.floating_network_id, router_id: r.router_id,
-    port_id: r.fixed_port_id, fixed_ip_address: r.fixed_ip_address, status: r.status, description: r.description,
-    project_id: r.project_id, tenant_id: r.project_id, tags: tags.get(r.id) ?? [], created_at: r.created_at, updated_at: r.updated_at, revision_number: r.revision_number,
+    ...standard(r, tags), floating_ip_address: r.floating_ip_address, floating_network_id: r.floating_network_id, router_id: r.router_id,
+    port_id: r.fixed_port_id, fixed_ip_address: r.fixed_ip_address, status: r.status,
   }));
 }
 

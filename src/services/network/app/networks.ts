@@ -7,17 +7,13 @@ import type { NetworkContext, Scope } from './context.ts';
 import { conflict, networkNotFound } from './errors.ts';
 import { pushDown, type Filters } from './list.ts';
 import { checkQuota } from './quotas.ts';
-import { newId, now, parseJson, stamps } from './rows.ts';
+import { newId, now, parseJson, stamps, type Standard, standard } from './rows.ts';
 import { claimSegment, type SegmentRequest } from './segments.ts';
 import { deleteTags, insertTags, tagsOf } from './tags.ts';
 import { lockRows, write, type Tx } from './transaction.ts';
 
-export type Network = {
-  id: string;
+export type Network = Standard & {
   name: string;
-  description: string;
-  project_id: string;
-  tenant_id: string;
   admin_state_up: boolean;
   status: string;
   shared: boolean;
@@ -30,10 +26,6 @@ export type Network = {
   subnets: string[];
   availability_zones: string[];
   availability_zone_hints: string[];
-  tags: string[];
-  created_at: string;
-  updated_at: string;
-  revision_number: number;
 };
 
 export type NetworkCreate = SegmentRequest & {
@@ -68,12 +60,11 @@ export async function toNetworks(ctx: NetworkContext, rows: NetworkRow[], db: Tx
   const tags = await tagsOf(db, ids);
   const az = ctx.config.network.availabilityZone;
   return rows.map((r) => ({
-    id: r.id, name: r.name, description: r.description, project_id: r.project_id, tenant_id: r.project_id,
+    ...standard(r, tags), name: r.name,
     admin_state_up: toBool(r.admin_state_up), status: r.status, shared: toBool(r.shared), 'router:external': toBool(r.external),
     mtu: r.mtu, port_security_enabled: toBool(r.port_security_enabled),
     'provider:network_type': r.network_type, 'provider:physical_network': r.physical_network, 'provider:segmentation_id': r.segmentation_id,
     subnets: subnets.get(r.id) ?? [], availability_zones: [az], availability_zone_hints: parseJson<string[]>(r.availability_zone_hints, []),
-    tags: tags.get(r.id) ?? [], created_at: r.created_at, updated_at: r.updated_at, revision_number: r.revision_number,
   }));
 }
 

@@ -12,7 +12,7 @@ import { assignAddresses, fixedIpsOf, type AddressRequest, type FixedIp } from '
 import { pushDown, type Filters, type Matcher } from './list.ts';
 import { visibleNetworkRow } from './networks.ts';
 import { checkQuota } from './quotas.ts';
-import { isForeignKeyViolation, newId, now, parseJson, stamps } from './rows.ts';
+import { isForeignKeyViolation, newId, now, parseJson, stamps, type Standard, standard } from './rows.ts';
 import { usableGroups } from './security-group-rules.ts';
 import { ensureDefaultSecurityGroup } from './security-groups.ts';
 import { deleteTags, insertTags, tagsOf } from './tags.ts';
@@ -20,12 +20,8 @@ import { lockRows, write, type Tx } from './transaction.ts';
 
 export type AddressPair = { ip_address: string; mac_address?: string };
 
-export type Port = {
-  id: string;
+export type Port = Standard & {
   name: string;
-  description: string;
-  project_id: string;
-  tenant_id: string;
   network_id: string;
   admin_state_up: boolean;
   status: string;
@@ -41,10 +37,6 @@ export type Port = {
   'binding:profile': Record<string, unknown>;
   'binding:vif_type': string;
   'binding:vif_details': Record<string, unknown>;
-  tags: string[];
-  created_at: string;
-  updated_at: string;
-  revision_number: number;
 };
 
 export type PortCreate = {
@@ -88,13 +80,12 @@ export async function toPorts(ctx: NetworkContext, rows: PortRow[], db: Tx = ctx
   }
   const tags = await tagsOf(db, ids);
   return rows.map((r) => ({
-    id: r.id, name: r.name, description: r.description, project_id: r.project_id, tenant_id: r.project_id, network_id: r.network_id,
+    ...standard(r, tags), name: r.name, network_id: r.network_id,
     admin_state_up: toBool(r.admin_state_up), status: r.status, mac_address: r.mac_address, fixed_ips: ips.get(r.id) ?? [],
     device_id: r.device_id, device_owner: r.device_owner, port_security_enabled: toBool(r.port_security_enabled),
     security_groups: groups.get(r.id) ?? [], allowed_address_pairs: parseJson<Required<AddressPair>[]>(r.allowed_address_pairs, []),
     'binding:host_id': r.binding_host_id, 'binding:vnic_type': r.binding_vnic_type, 'binding:profile': parseJson(r.binding_profile, {}),
     'binding:vif_type': r.binding_vif_type, 'binding:vif_details': parseJson(r.binding_vif_details, {}),
-    tags: tags.get(r.id) ?? [], created_at: r.created_at, updated_at: r.updated_at, revision_number: r.revision_number,
   }));
 }
 

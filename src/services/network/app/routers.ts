@@ -13,7 +13,7 @@ import { pushDown, type Filters } from './list.ts';
 import { visibleNetworkRow } from './networks.ts';
 import { insertPort, removePort, ROUTER_GATEWAY, ROUTER_INTERFACE, visiblePortRow } from './ports.ts';
 import { checkQuota } from './quotas.ts';
-import { newId, now, parseJson, stamps } from './rows.ts';
+import { newId, now, parseJson, stamps, type Standard, standard } from './rows.ts';
 import { checkHostRoutes, type HostRoute } from './subnet-plan.ts';
 import { visibleSubnetRow } from './subnets.ts';
 import { deleteTags, insertTags, tagsOf } from './tags.ts';
@@ -21,22 +21,14 @@ import { lockRows, write, type Tx } from './transaction.ts';
 
 export type GatewayInfo = { network_id: string; enable_snat: boolean; external_fixed_ips: FixedIp[] };
 
-export type Router = {
-  id: string;
+export type Router = Standard & {
   name: string;
-  description: string;
-  project_id: string;
-  tenant_id: string;
   admin_state_up: boolean;
   status: string;
   external_gateway_info: GatewayInfo | null;
   routes: HostRoute[];
   availability_zones: string[];
   availability_zone_hints: string[];
-  tags: string[];
-  created_at: string;
-  updated_at: string;
-  revision_number: number;
 };
 
 /** null removes the gateway. */
@@ -69,11 +61,10 @@ async function toRouters(ctx: NetworkContext, rows: RouterRow[], db: Tx = ctx.db
   return rows.map((r) => {
     const gw = r.gw_port_id === null ? undefined : gwPorts.find((p) => p.id === r.gw_port_id);
     return {
-      id: r.id, name: r.name, description: r.description, project_id: r.project_id, tenant_id: r.project_id,
+      ...standard(r, tags), name: r.name,
       admin_state_up: toBool(r.admin_state_up), status: r.status,
       external_gateway_info: gw ? { network_id: gw.network_id, enable_snat: toBool(r.enable_snat), external_fixed_ips: gwIps.get(gw.id) ?? [] } : null,
       routes: parseJson<HostRoute[]>(r.routes, []), availability_zones: [az], availability_zone_hints: parseJson<string[]>(r.availability_zone_hints, []),
-      tags: tags.get(r.id) ?? [], created_at: r.created_at, updated_at: r.updated_at, revision_number: r.revision_number,
     };
   });
 }

@@ -27,3 +27,22 @@ export function stamps(): { revision_number: number; created_at: string; updated
   const t = now();
   return { revision_number: 0, created_at: t, updated_at: t };
 }
+
+/** What every taggable resource shows: id, owner (project_id and the older tenant_id) and Neutron's standard attributes. */
+export type Standard = {
+  id: string;
+  project_id: string;
+  tenant_id: string;
+  description: string;
+  tags: string[];
+  created_at: string;
+  updated_at: string;
+  revision_number: number;
+};
+
+type StandardRow = { id: string; project_id: string; description: string; created_at: string; updated_at: string; revision_number: number };
+
+export const standard = (r: StandardRow, tags: Map<string, string[]>): Standard => ({
+  id: r.id, project_id: r.project_id, tenant_id: r.project_id, description: r.description, tags: tags.get(r.id) ?? [],
+  created_at: r.created_at, updated_at: r.updated_at, revision_number: r.revision_number,
+});

@@ -8,23 +8,15 @@ import type { NetworkContext, Scope } from './context.ts';
 import { conflict, securityGroupNotFound } from './errors.ts';
 import { pushDown, type Filters } from './list.ts';
 import { checkQuota } from './quotas.ts';
-import { newId, now, stamps } from './rows.ts';
+import { newId, now, stamps, type Standard, standard } from './rows.ts';
 import { initialRules, toRule, type SecurityGroupRule } from './security-group-rules.ts';
 import { deleteTags, insertTags, tagsOf } from './tags.ts';
 import { lockRows, write, type Tx } from './transaction.ts';
 
-export type SecurityGroup = {
-  id: string;
+export type SecurityGroup = Standard & {
   name: string;
-  description: string;
-  project_id: string;
-  tenant_id: string;
   stateful: boolean;
   security_group_rules: SecurityGroupRule[];
-  tags: string[];
-  created_at: string;
-  updated_at: string;
-  revision_number: number;
 };
 
 export type SecurityGroupCreate = { projectId: string; name: string; description: string; stateful: boolean; tags: string[] };
@@ -37,9 +29,8 @@ async function toGroups(ctx: NetworkContext, rows: SecurityGroupRow[], db: Tx = 
   const rules = ids.length ? await db.selectFrom('security_group_rule').selectAll().where('security_group_id', 'in', ids).orderBy('created_at').orderBy('id').execute() : [];
   const tags = await tagsOf(db, ids);
   return rows.map((r) => ({
-    id: r.id, name: r.name, description: r.description, project_id: r.project_id, tenant_id: r.project_id, stateful: toBool(r.stateful),
+    ...standard(r, tags), name: r.name, stateful: toBool(r.stateful),
     security_group_rules: rules.filter((x) => x.security_group_id === r.id).map(toRule),
-    tags: tags.get(r.id) ?? [], created_at: r.created_at, updated_at: r.updated_at, revision_number: r.revision_number,
   }));
 }
 

@@ -8,7 +8,7 @@ import { parseIpv4 } from './ip.ts';
 import { pushDown, type Filters } from './list.ts';
 import { visibleNetworkRow } from './networks.ts';
 import { checkQuota } from './quotas.ts';
-import { newId, now, parseJson, stamps } from './rows.ts';
+import { newId, now, parseJson, stamps, type Standard, standard } from './rows.ts';
 import {
   checkGateway, checkHostRoutes, checkNameservers, checkPools, parseSubnetCidr, planSubnet, rangeToPool,
   type HostRoute, type Pool, type SubnetRequest,
@@ -16,12 +16,8 @@ import {
 import { deleteTags, insertTags, tagsOf } from './tags.ts';
 import { lockRows, write, type Tx } from './transaction.ts';
 
-export type Subnet = {
-  id: string;
+export type Subnet = Standard & {
   name: string;
-  description: string;
-  project_id: string;
-  tenant_id: string;
   network_id: string;
   ip_version: number;
   cidr: string;
@@ -33,10 +29,6 @@ export type Subnet = {
   ipv6_address_mode: null;
   ipv6_ra_mode: null;
   subnetpool_id: null;
-  tags: string[];
-  created_at: string;
-  updated_at: string;
-  revision_number: number;
 };
 
 export type SubnetCreate = SubnetRequest & {
@@ -53,11 +45,10 @@ export type SubnetUpdate = Partial<Pick<SubnetCreate, 'name' | 'description' | '
 export async function toSubnets(ctx: NetworkContext, rows: SubnetRow[], db: Tx = ctx.db): Promise<Subnet[]> {
   const tags = await tagsOf(db, rows.map((r) => r.id));
   return rows.map((r) => ({
-    id: r.id, name: r.name, description: r.description, project_id: r.project_id, tenant_id: r.project_id, network_id: r.network_id,
+    ...standard(r, tags), name: r.name, network_id: r.network_id,
     ip_version: r.ip_version, cidr: r.cidr, gateway_ip: r.gateway_ip, allocation_pools: parseJson<Pool[]>(r.allocation_pools, []),
     dns_nameservers: parseJson<string[]>(r.dns_nameservers, []), host_routes: parseJson<HostRoute[]>(r.host_routes, []),
     enable_dhcp: toBool(r.enable_dhcp), ipv6_address_mode: null, ipv6_ra_mode: null, subnetpool_id: null,
-    tags: tags.get(r.id) ?? [], created_at: r.created_at, updated_at: r.updated_at, revision_number: r.revision_number,
   }));
 }
 
