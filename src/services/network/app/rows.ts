@@ -1,6 +1,7 @@
 // Small helpers every resource's rows share: timestamps, JSON columns, constraint errors.
 import { randomUUID } from 'node:crypto';
 import { isoSeconds } from '../../../core/time.ts';
+import type { StandardColumns } from '../db/schema.ts';
 
 /** Neutron's timestamps: 2026-01-01T00:00:00Z. */
 export const now = (): string => isoSeconds(Date.now());
@@ -40,9 +41,7 @@ export type Standard = {
   revision_number: number;
 };
 
-type StandardRow = { id: string; project_id: string; description: string; created_at: string; updated_at: string; revision_number: number };
-
-export const standard = (r: StandardRow, tags: Map<string, string[]>): Standard => ({
+export const standard = (r: StandardColumns, tags: Map<string, string[]>): Standard => ({
   id: r.id, project_id: r.project_id, tenant_id: r.project_id, description: r.description, tags: tags.get(r.id) ?? [],
   created_at: r.created_at, updated_at: r.updated_at, revision_number: r.revision_number,
 });

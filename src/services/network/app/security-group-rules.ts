@@ -11,23 +11,8 @@ import { checkQuota } from './quotas.ts';
 import { newId, stamps } from './rows.ts';
 import { lockRows, write, type Tx } from './transaction.ts';
 
-export type SecurityGroupRule = {
-  id: string;
-  project_id: string;
-  tenant_id: string;
-  security_group_id: string;
-  direction: string;
-  ethertype: string;
-  protocol: string | null;
-  port_range_min: number | null;
-  port_range_max: number | null;
-  remote_ip_prefix: string | null;
-  remote_group_id: string | null;
-  description: string;
-  created_at: string;
-  updated_at: string;
-  revision_number: number;
-};
+/** A rule as Neutron shows it: its columns but the fingerprint, and the older tenant_id. */
+export type SecurityGroupRule = Omit<SecurityGroupRuleRow, 'fingerprint'> & { tenant_id: string };
 
 export type RuleRequest = {
   securityGroupId: string;
@@ -117,11 +102,8 @@ export function fingerprint(r: CheckedRule): string {
 }
 
 export function toRule(r: SecurityGroupRuleRow): SecurityGroupRule {
-  return {
-    id: r.id, project_id: r.project_id, tenant_id: r.project_id, security_group_id: r.security_group_id, direction: r.direction, ethertype: r.ethertype,
-    protocol: r.protocol, port_range_min: r.port_range_min, port_range_max: r.port_range_max, remote_ip_prefix: r.remote_ip_prefix,
-    remote_group_id: r.remote_group_id, description: r.description, created_at: r.created_at, updated_at: r.updated_at, revision_number: r.revision_number,
-  };
+  const { fingerprint: _fingerprint, ...shown } = r;
+  return { ...shown, tenant_id: r.project_id };
 }
 
 export function ruleRow(projectId: string, groupId: string, rule: CheckedRule, description = ''): SecurityGroupRuleRow {

@@ -1,11 +1,19 @@
 // The network service's tables. Portable rules (src/db/database.ts): booleans are 0/1
 // integers, timestamps ISO-8601 text, JSON is text. Ids are UUIDs, as Neutron's.
 
-export type NetworkRow = {
+/** The columns every resource table starts and ends with (Neutron's standard attributes). */
+export type StandardColumns = {
   id: string;
+  /** The owning project; '' for ports no project owns (router gateways, floating IPs), as in Neutron. */
   project_id: string;
-  name: string;
   description: string;
+  revision_number: number;
+  created_at: string;
+  updated_at: string;
+};
+
+export type NetworkRow = StandardColumns & {
+  name: string;
   admin_state_up: number;
   status: string;
   shared: number;
@@ -19,17 +27,11 @@ export type NetworkRow = {
   segmentation_id: number | null;
   /** JSON list of zone names. */
   availability_zone_hints: string;
-  revision_number: number;
-  created_at: string;
-  updated_at: string;
 };
 
-export type SubnetRow = {
-  id: string;
-  project_id: string;
+export type SubnetRow = StandardColumns & {
   network_id: string;
   name: string;
-  description: string;
   ip_version: number;
   cidr: string;
   gateway_ip: string | null;
@@ -40,18 +42,11 @@ export type SubnetRow = {
   host_routes: string;
   /** JSON: list of {start, end}. */
   allocation_pools: string;
-  revision_number: number;
-  created_at: string;
-  updated_at: string;
 };
 
-export type PortRow = {
-  id: string;
-  /** '' for ports no project owns (router gateways, floating IPs), as in Neutron. */
-  project_id: string;
+export type PortRow = StandardColumns & {
   network_id: string;
   name: string;
-  description: string;
   admin_state_up: number;
   status: string;
   mac_address: string;
@@ -67,9 +62,6 @@ export type PortRow = {
   binding_vif_details: string;
   /** JSON: list of {ip_address, mac_address}. */
   allowed_address_pairs: string;
-  revision_number: number;
-  created_at: string;
-  updated_at: string;
 };
 
 /** One address held by one port. (subnet_id, ip_address) is the primary key: no address twice. */
@@ -84,11 +76,8 @@ export type IpAllocationRow = {
 
 export type PortSecurityGroupRow = { port_id: string; security_group_id: string };
 
-export type RouterRow = {
-  id: string;
-  project_id: string;
+export type RouterRow = StandardColumns & {
   name: string;
-  description: string;
   admin_state_up: number;
   status: string;
   /** The gateway port on the external network; null without external_gateway_info. */
@@ -97,14 +86,9 @@ export type RouterRow = {
   /** JSON: list of {destination, nexthop} (extraroute). */
   routes: string;
   availability_zone_hints: string;
-  revision_number: number;
-  created_at: string;
-  updated_at: string;
 };
 
-export type FloatingIpRow = {
-  id: string;
-  project_id: string;
+export type FloatingIpRow = StandardColumns & {
   floating_network_id: string;
   floating_ip_address: string;
   /** The port on the external network that holds the floating address. */
@@ -113,29 +97,17 @@ export type FloatingIpRow = {
   fixed_ip_address: string | null;
   router_id: string | null;
   status: string;
-  description: string;
-  revision_number: number;
-  created_at: string;
-  updated_at: string;
 };
 
-export type SecurityGroupRow = {
-  id: string;
-  project_id: string;
+export type SecurityGroupRow = StandardColumns & {
   name: string;
-  description: string;
   stateful: number;
-  revision_number: number;
-  created_at: string;
-  updated_at: string;
 };
 
 /** The project's `default` group, made once (the primary key makes a second one impossible). */
 export type DefaultSecurityGroupRow = { project_id: string; security_group_id: string };
 
-export type SecurityGroupRuleRow = {
-  id: string;
-  project_id: string;
+export type SecurityGroupRuleRow = StandardColumns & {
   security_group_id: string;
   direction: string;
   ethertype: string;
@@ -144,12 +116,8 @@ export type SecurityGroupRuleRow = {
   port_range_max: number | null;
   remote_ip_prefix: string | null;
   remote_group_id: string | null;
-  description: string;
   /** What makes two rules the same rule; unique per group (duplicates are 409). */
   fingerprint: string;
-  revision_number: number;
-  created_at: string;
-  updated_at: string;
 };
 
 /** Tags of any resource (ids are UUIDs, so one table serves all of them). */
