@@ -160,4 +160,17 @@ describe('openstack CLI: networks, subnets, routers, floating IPs, security grou
     }
     assert.deepEqual(await osJson(adminEnv, 'port', 'list'), [], 'no port left behind (gateway, interface, floating IP)');
   });
+
+  it('admin: quota set --networks/--ports, quota list --network; tags with network create --tag and list --tags', async () => {
+    await ok(adminEnv, 'quota', 'set', '--networks', '5', '--ports', '7', member.projectId);
+    const quotas = await osJson(adminEnv, 'quota', 'list', '--network');
+    const row = quotas.find((q: { 'Project ID': string }) => q['Project ID'] === member.projectId);
+    assert.equal(row.Networks, 5);
+    assert.equal(row.Ports, 7);
+    assert.equal(row.Routers, 10);
+    const tagged = await osJson(memberEnv, 'network', 'create', '--tag', 'red', 'tagged');
+    assert.deepEqual(tagged.tags, ['red']);
+    await osJson(memberEnv, 'network', 'create', 'untagged');
+    assert.deepEqual((await osJson(memberEnv, 'network', 'list', '--tags', 'red')).map((n: { Name: string }) => n.Name), ['tagged']);
+  });
 });
