@@ -236,6 +236,9 @@ describe('network API: ports and IPAM', () => {
       (e: { type?: string }) => e.type === 'PortInUse');
     await assert.rejects(bindServerPort(net, { projectId: bob.projectId, portId: own.id, serverId: 'srv-9', availabilityZone: 'nova', hostId: 'h' }),
       (e: { type?: string }) => e.type === 'PortNotFound');
+    const bobGroup = (await n.call(bob.token, 'GET', '/security-groups')).body.security_groups[0].id;
+    await assert.rejects(createServerPort(net, { projectId: alice.projectId, serverId: 'srv-3', availabilityZone: 'nova', hostId: 'h', networkId: network.id, securityGroups: [bobGroup] }),
+      (e: { type?: string }) => e.type === 'SecurityGroupNotFound');
     assert.deepEqual((await serverPorts(net, 'srv-1')).map((p) => p.id).sort(), [port.id, own.id].sort());
 
     const released = await unbindServerPort(net, alice.projectId, own.id);

@@ -249,5 +249,13 @@ describe('network API: routers and floating IPs', () => {
     const steal = await n.call(alice.token, 'PUT', `/routers/${router.id}/add_router_interface`, { subnet_id: bobNet.subnet.id });
     assert.equal(steal.status, 404, 'bob\'s subnet is not alice\'s to attach');
     assert.ok(!(await n.call(bob.token, 'GET', '/routers')).body.routers.some((r: { id: string }) => r.id === router.id));
+    // A shared network's subnet is visible, but its gateway address is not bob's to take.
+    const shared = await n.networkWithSubnet(s.admin.token, 'rt-shared', '10.0.7.0/24');
+    await n.call(s.admin.token, 'PUT', `/networks/${shared.network.id}`, { network: { shared: true } });
+    const bobRouter = await n.create(bob.token, 'routers', 'router', { name: 'bob-router' });
+    const grab = await n.call(bob.token, 'PUT', `/routers/${bobRouter.id}/add_router_interface`, { subnet_id: shared.subnet.id });
+    assert.equal(grab.status, 403);
+    const alicePort = await n.create(alice.token, 'ports', 'port', { network_id: (await n.networkWithSubnet(alice.token, 'rt-alice-net', '10.0.8.0/24')).network.id });
+    assert.equal((await n.call(bob.token, 'PUT', `/routers/${bobRouter.id}/add_router_interface`, { port_id: alicePort.id })).status, 404);
   });
 });

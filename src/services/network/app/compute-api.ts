@@ -4,8 +4,9 @@
 // networks and groups. The same validation, IPAM and locking as the REST API apply, and every
 // change is announced to the network agents (changes.ts).
 import type { NetworkContext, Scope } from './context.ts';
-import { conflict } from './errors.ts';
+import { conflict, portNotFound } from './errors.ts';
 import type { AddressRequest } from './ipam.ts';
+import { usableGroups } from './security-group-rules.ts';
 import { createPort, deletePort, getPort, listPorts, portableNetwork, updatePort, type Port } from './ports.ts';
 
 /** Nova's device_owner for a server's ports: compute:<availability zone>. */
@@ -28,8 +29,9 @@ const serviceScope = (projectId: string): Scope => ({ projectId, admin: true });
 /** Creates and binds a port for a server on one of its project's (or a shared) networks. */
 export async function createServerPort(ctx: NetworkContext, req: ServerPortRequest): Promise<Port> {
   const scope: Scope = { projectId: req.projectId, admin: false };
-  // The network must be one the project may put ports on: checked with the project's own scope.
+  // The network and groups must be ones the project may use: checked with the project's own scope.
   await portableNetwork(ctx, scope, req.networkId);
+  if (req.securityGroups) await usableGroups(scope, ctx.db, req.securityGroups);
   return createPort(ctx, serviceScope(req.projectId), {
     projectId: req.projectId, networkId: req.networkId, deviceId: req.serverId, deviceOwner: computeOwner(req.availabilityZone), hostId: req.hostId,
     ...(req.fixedIps ? { fixedIps: req.fixedIps } : {}), ...(req.securityGroups ? { securityGroups: req.securityGroups } : {}),
@@ -39,6 +41,7 @@ export async function createServerPort(ctx: NetworkContext, req: ServerPortReque
 /** Binds an existing port (`--port`) to a server: 409 PortInUse when another device holds it. */
 export async function bindServerPort(ctx: NetworkContext, req: { projectId: string; portId: string; serverId: string; availabilityZone: string; hostId: string }): Promise<Port> {
   const port = await getPort(ctx, { projectId: req.projectId, admin: false }, req.portId);
+  if (port.project_id !== req.projectId) throw portNotFound(req.portId);
   if (port.device_id && port.device_id !== req.serverId) {
     throw conflict('PortInUse', `Unable to complete operation on port ${port.id} for network ${port.network_id}. Port already has an attached device ${port.device_id}.`);
   }

@@ -6,7 +6,7 @@ import { toBool, toInt } from '../../../db/database.ts';
 import type { PortRow, RouterRow, SubnetRow } from '../db/schema.ts';
 import type { ChangeSet } from './changes.ts';
 import type { NetworkContext, Scope } from './context.ts';
-import { badRequest, conflict, notFound, routerNotFound } from './errors.ts';
+import { badRequest, conflict, NeutronError, notFound, portNotFound, routerNotFound } from './errors.ts';
 import { contains, formatCidr, overlaps, parseIpv4, strictCidr } from './ip.ts';
 import { assignAddresses, fixedIpsOf, type AddressRequest, type FixedIp } from './ipam.ts';
 import { pushDown, type Filters } from './list.ts';
@@ -248,6 +248,7 @@ export async function addInterface(ctx: NetworkContext, scope: Scope, routerId: 
     let subnets: SubnetRow[];
     if (req.portId !== undefined) {
       port = await visiblePortRow(ctx, scope, req.portId, tx);
+      if (!scope.admin && port.project_id !== router.project_id) throw portNotFound(port.id);
       if (port.device_id) throw conflict('PortInUse', `Unable to complete operation on port ${port.id} for network ${port.network_id}. Port already has an attached device ${port.device_id}.`);
       subnets = await tx.selectFrom('ip_allocation as a').innerJoin('subnet as s', 's.id', 'a.subnet_id').selectAll('s').where('a.port_id', '=', port.id).execute();
       if (subnets.length === 0) throw badRequest(`Bad router request: Router port must have at least one fixed IP; port ${port.id} has none.`);
@@ -259,6 +260,10 @@ export async function addInterface(ctx: NetworkContext, scope: Scope, routerId: 
     } else {
       const subnet = await visibleSubnetRow(ctx, scope, req.subnetId as string, tx);
       const network = await visibleNetworkRow(ctx, scope, subnet.network_id, tx);
+      // A shared network's subnet is visible to all, but its gateway address is its owner's to give to a router.
+      if (!scope.admin && subnet.project_id !== router.project_id) {
+        throw new NeutronError(403, 'HTTPForbidden', `Subnet ${subnet.id} belongs to another project: only its owner or an admin may attach it to a router.`);
+      }
       if (toBool(network.external)) throw badRequest(`Bad router request: Subnet ${subnet.id} is on external network ${network.id}; use external_gateway_info for it.`);
       if (subnet.gateway_ip === null) throw badRequest(`Bad router request: Subnet for router interface must have a gateway IP.`);
       if (existing.some((e) => e.id === subnet.id)) throw badRequest(`Bad router request: Router already has a port on subnet ${subnet.id}.`);
