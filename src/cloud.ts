@@ -23,6 +23,9 @@ import { computeService, createComputeContext } from './services/compute/service
 import type { PlacementContext } from './services/placement/app/context.ts';
 import type { PlacementDB } from './services/placement/db/schema.ts';
 import { createPlacementContext, placementService } from './services/placement/service.ts';
+import type { NetworkContext } from './services/network/app/context.ts';
+import type { NetworkDB } from './services/network/db/schema.ts';
+import { createNetworkContext, networkService } from './services/network/service.ts';
 import { IdentityClient } from './http/identity-client.ts';
 import { ImageClient } from './http/image-client.ts';
 import { ImageDataClient } from './http/image-data-client.ts';
@@ -57,6 +60,8 @@ export type Cloud = {
   computeAgent: ComputeAgent | null;
   /** Placement's app context: the scheduler calls placement/app/ with it in-process. */
   placement: PlacementContext;
+  /** The network service's app context: compute calls network/app/compute-api.ts with it in-process. */
+  network: NetworkContext;
   secrets: Secrets;
   close(): Promise<void>;
 };
@@ -87,10 +92,12 @@ export async function createCloud(config: Config, log: Logger): Promise<Cloud> {
     const identityClient = new IdentityClient(serviceClient);
     const image = imageService(images, identityClient);
     const placement = await createPlacementContext(database.db as unknown as Kysely<PlacementDB>, database.engine, config, log);
+    const network = await createNetworkContext(database.db as unknown as Kysely<NetworkDB>, database.engine, config, log, bus);
     const compute = await createComputeContext(database.db as unknown as Kysely<ComputeDB>, config, log, bus, { images: new ImageClient(inProcess, serviceClient), placement });
     const app = await buildServer({
       logger: log,
-      services: [identityService(identity), image, placementService(placement, identityClient), computeService(compute, identityClient)],
+      services: [identityService(identity), image, placementService(placement, identityClient), computeService(compute, identityClient),
+        networkService(network, identityClient)],
       health: async () => {
         await sql`select 1`.execute(database.db);
         return { database: database.engine };
@@ -114,7 +121,7 @@ export async function createCloud(config: Config, log: Logger): Promise<Cloud> {
       }
     };
     const cloud: Cloud = {
-      app, bus, identity, bootstrap, images, placement, compute, computeAgent: null, secrets,
+      app, bus, identity, bootstrap, images, placement, network, compute, computeAgent: null, secrets,
       async close() {
         clearTimeout(agentRetry);
         await Promise.allSettled([...compute.background]);

@@ -33,6 +33,26 @@ export type Config = {
     policyFile: string | null;
   };
   compute: ComputeConfig;
+  network: NetworkConfig;
+};
+
+/** The quotas the network API counts per project (Neutron's names). */
+export const NETWORK_QUOTA_RESOURCES = ['network', 'subnet', 'port', 'router', 'floatingip', 'security_group', 'security_group_rule'] as const;
+export type NetworkQuotaResource = (typeof NETWORK_QUOTA_RESOURCES)[number];
+
+export type NetworkConfig = {
+  /** VNIs handed to vxlan networks that do not name one (Neutron's ml2_type_vxlan vni_ranges). */
+  vniRange: { min: number; max: number };
+  /** Physical network names flat networks may use; '*' allows any (Neutron's flat_networks). */
+  flatNetworks: string[];
+  /** MTU of the underlying network: flat networks get it, vxlan networks 50 bytes less (Neutron's global_physnet_mtu). */
+  globalMtu: number;
+  /** The one availability zone networks and routers are in. */
+  availabilityZone: string;
+  /** Default per-project quotas; -1 is unlimited. */
+  quota: Record<NetworkQuotaResource, number>;
+  /** Path to a JSON file of policy overrides. */
+  policyFile: string | null;
 };
 
 export type ComputeConfig = {
@@ -105,6 +125,7 @@ export function loadConfig(env: Env = process.env): Config {
       policyFile: file.image?.policyFile ?? null,
     },
     compute: computeConfig(stateDir, env, file.compute ?? {}),
+    network: networkConfig(file.network ?? {}),
   };
   cfg.publicUrl = cfg.publicUrl.replace(/\/+$/, '');
   return cfg;
@@ -143,6 +164,26 @@ function computeConfig(stateDir: string, env: Env, file: DeepPartial<ComputeConf
       softAffinityWeightMultiplier: 1.0, softAntiAffinityWeightMultiplier: 1.0,
       ...file.scheduler,
     },
+  };
+}
+
+const VNI_MAX = 2 ** 24 - 1;
+
+function networkConfig(file: DeepPartial<NetworkConfig>): NetworkConfig {
+  const vniRange = { min: 1, max: 65535, ...file.vniRange };
+  if (!Number.isInteger(vniRange.min) || !Number.isInteger(vniRange.max) || vniRange.min < 1 || vniRange.max > VNI_MAX || vniRange.min > vniRange.max) {
+    throw new Error(`network.vniRange must be integers with 1 <= min <= max <= ${VNI_MAX}, got ${JSON.stringify(vniRange)}`);
+  }
+  const globalMtu = file.globalMtu ?? 1500;
+  if (!Number.isInteger(globalMtu) || globalMtu < 1280 || globalMtu > 9216) throw new Error(`network.globalMtu must be an integer from 1280 to 9216, got ${globalMtu}`);
+  return {
+    vniRange,
+    flatNetworks: (file.flatNetworks as string[] | undefined) ?? ['public'],
+    globalMtu,
+    availabilityZone: file.availabilityZone ?? 'nova',
+    // Neutron's default quotas.
+    quota: { network: 100, subnet: 100, port: 500, router: 10, floatingip: 50, security_group: 10, security_group_rule: 100, ...file.quota },
+    policyFile: file.policyFile ?? null,
   };
 }
 
