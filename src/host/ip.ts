@@ -1,0 +1,111 @@
+// Network namespaces, links and addresses, through iproute2's `ip` (argv arrays, via run.ts).
+// The only module that changes the host's network plumbing; the network agent and the tests
+// build on it. Safety (docs/architecture.md, DESIGN.md "Network safety"): callers name only
+// devices and namespaces Nubo owns (prefixes below); addresses go only inside namespaces;
+// nothing here touches a route, an address or a device of the root namespace that Nubo did
+// not create.
+import { run, type RunResult } from './run.ts';
+
+/** Prefixes of everything Nubo creates, so cleanup and reconcile can tell ours from the rest. */
+export const NAMESPACE_PREFIXES = ['qdhcp-', 'qrouter-', 'nubo-'] as const;
+export const DEVICE_PREFIXES = ['nbr', 'tap', 'ns-', 'qr-', 'qg-', 'nvx', 'nve'] as const;
+
+/** Linux interface names are at most 15 characters. */
+export const IFNAMSIZ = 15;
+
+function checkName(kind: string, name: string, prefixes: readonly string[]): void {
+  if (!prefixes.some((p) => name.startsWith(p))) throw new Error(`refusing to touch ${kind} ${name}: not one of Nubo's (${prefixes.join(', ')})`);
+  if (!/^[A-Za-z0-9._-]+$/.test(name)) throw new Error(`bad ${kind} name ${JSON.stringify(name)}`);
+}
+const checkNs = (ns: string) => checkName('namespace', ns, NAMESPACE_PREFIXES);
+const checkDev = (dev: string) => {
+  checkName('device', dev, DEVICE_PREFIXES);
+  if (dev.length > IFNAMSIZ) throw new Error(`device name ${dev} is longer than ${IFNAMSIZ} characters`);
+};
+
+/** `ip [-n ns] args…`; in the root namespace when ns is null. */
+export function ip(ns: string | null, args: readonly string[], opts: { check?: boolean } = {}): Promise<RunResult> {
+  if (ns !== null) checkNs(ns);
+  return run(['ip', ...(ns === null ? [] : ['-n', ns]), ...args], { check: opts.check ?? true, timeoutMs: 30_000 });
+}
+
+/** Runs argv inside a namespace (`ip netns exec ns argv…`). */
+export function inNamespace(ns: string, argv: readonly string[], opts: { check?: boolean; timeoutMs?: number; input?: string } = {}): Promise<RunResult> {
+  checkNs(ns);
+  return run(['ip', 'netns', 'exec', ns, ...argv], { check: opts.check ?? true, timeoutMs: opts.timeoutMs ?? 30_000, ...(opts.input !== undefined ? { input: opts.input } : {}) });
+}
+
+export async function listNamespaces(): Promise<string[]> {
+  const { stdout } = await run(['ip', '-j', 'netns', 'list'], { timeoutMs: 30_000 });
+  const list = stdout.trim() ? (JSON.parse(stdout) as { name: string }[]) : [];
+  return list.map((n) => n.name);
+}
+
+/** Creates the namespace with its loopback up; an existing one is kept. */
+export async function ensureNamespace(ns: string): Promise<void> {
+  checkNs(ns);
+  if (!(await listNamespaces()).includes(ns)) await run(['ip', 'netns', 'add', ns], { timeoutMs: 30_000 });
+  await ip(ns, ['link', 'set', 'lo', 'up']);
+}
+
+/** Deletes the namespace (its devices go with it); a missing one is fine. */
+export async function deleteNamespace(ns: string): Promise<void> {
+  checkNs(ns);
+  if ((await listNamespaces()).includes(ns)) await run(['ip', 'netns', 'delete', ns], { timeoutMs: 30_000 });
+}
+
+export type Link = { ifname: string; master?: string; address?: string; operstate?: string; linkinfo?: { info_kind?: string } };
+
+/** The links of a namespace (root when null), with their kind and master. */
+export async function listLinks(ns: string | null): Promise<Link[]> {
+  const { stdout } = await ip(ns, ['-j', '-d', 'link', 'show']);
+  return stdout.trim() ? (JSON.parse(stdout) as Link[]) : [];
+}
+
+export async function linkExists(ns: string | null, dev: string): Promise<boolean> {
+  return (await ip(ns, ['link', 'show', 'dev', dev], { check: false })).code === 0;
+}
+
+/** A bridge in the root namespace with no address (tenant addresses never live there). */
+export async function ensureBridge(bridge: string, mtu: number): Promise<void> {
+  checkDev(bridge);
+  if (!(await linkExists(null, bridge))) await ip(null, ['link', 'add', bridge, 'type', 'bridge']);
+  await ip(null, ['link', 'set', bridge, 'mtu', String(mtu), 'up']);
+}
+
+/**
+ * A veth pair: `rootEnd` stays in the root namespace (enslaved to `bridge` when given), `nsEnd`
+ * moves into `ns`, both up. An existing pair is kept.
+ */
+export async function ensureVeth(rootEnd: string, ns: string, nsEnd: string, opts: { bridge?: string; mtu: number; mac?: string }): Promise<void> {
+  checkDev(rootEnd);
+  checkDev(nsEnd);
+  checkNs(ns);
+  if (!(await linkExists(ns, nsEnd))) {
+    if (await linkExists(null, rootEnd)) await ip(null, ['link', 'delete', rootEnd]); // a half-made pair from an interrupted run
+    await ip(null, ['link', 'add', rootEnd, 'mtu', String(opts.mtu), 'type', 'veth', 'peer', 'name', nsEnd, 'mtu', String(opts.mtu), 'netns', ns]);
+  }
+  if (opts.mac) await ip(ns, ['link', 'set', nsEnd, 'address', opts.mac]);
+  if (opts.bridge) {
+    checkDev(opts.bridge);
+    await ip(null, ['link', 'set', rootEnd, 'master', opts.bridge]);
+  }
+  await ip(null, ['link', 'set', rootEnd, 'up']);
+  await ip(ns, ['link', 'set', nsEnd, 'up']);
+}
+
+/** Deletes a device Nubo made (in `ns`, or the root namespace); a missing one is fine. */
+export async function deleteLink(ns: string | null, dev: string): Promise<void> {
+  checkDev(dev);
+  if (await linkExists(ns, dev)) await ip(ns, ['link', 'delete', dev]);
+}
+
+/** Sets exactly these addresses (CIDR form, e.g. 10.0.0.2/24) on a device inside a namespace. */
+export async function setAddresses(ns: string, dev: string, cidrs: readonly string[]): Promise<void> {
+  checkDev(dev);
+  const { stdout } = await ip(ns, ['-j', 'addr', 'show', 'dev', dev]);
+  const info = stdout.trim() ? (JSON.parse(stdout) as { addr_info?: { family: string; local: string; prefixlen: number }[] }[]) : [];
+  const have = (info[0]?.addr_info ?? []).filter((a) => a.family === 'inet').map((a) => `${a.local}/${a.prefixlen}`);
+  for (const c of cidrs) if (!have.includes(c)) await ip(ns, ['addr', 'add', c, 'dev', dev]);
+  for (const c of have) if (!cidrs.includes(c)) await ip(ns, ['addr', 'del', c, 'dev', dev]);
+}
