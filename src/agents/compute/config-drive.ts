@@ -78,19 +78,27 @@ export function metaData(input: ConfigDriveInput, version: string): Record<strin
   return md;
 }
 
+/**
+ * The files of one OpenStack metadata version, name -> content, in the order Nova lists them.
+ * The config drive and the metadata service (src/services/compute/metadata/) both serve these,
+ * so a guest reads the same data from either.
+ */
+export function openstackVersionFiles(input: ConfigDriveInput, version: string): Map<string, string | Uint8Array> {
+  const files = new Map<string, string | Uint8Array>();
+  const json = (v: unknown) => JSON.stringify(v);
+  files.set('meta_data.json', json(metaData(input, version)));
+  if (input.userData !== undefined) files.set('user_data', input.userData);
+  if (atLeast(version, '2013-10-17')) files.set('vendor_data.json', json(input.vendorData ?? {}));
+  if (atLeast(version, '2015-10-15')) files.set('network_data.json', json(input.networkData ?? { links: [], networks: [], services: [] }));
+  if (atLeast(version, '2016-10-06')) files.set('vendor_data2.json', json({}));
+  return files;
+}
+
 /** Every file of the drive, path -> content, in path order. */
 export function configDriveFiles(input: ConfigDriveInput): ConfigDriveFiles {
   const files = new Map<string, string | Uint8Array>();
-  const json = (v: unknown) => JSON.stringify(v);
   for (const version of CONFIG_DRIVE_VERSIONS) {
-    const dir = `openstack/${version}`;
-    files.set(`${dir}/meta_data.json`, json(metaData(input, version)));
-    if (input.userData !== undefined) files.set(`${dir}/user_data`, input.userData);
-    if (atLeast(version, '2013-10-17')) files.set(`${dir}/vendor_data.json`, json(input.vendorData ?? {}));
-    if (atLeast(version, '2015-10-15')) {
-      files.set(`${dir}/network_data.json`, json(input.networkData ?? { links: [], networks: [], services: [] }));
-    }
-    if (atLeast(version, '2016-10-06')) files.set(`${dir}/vendor_data2.json`, json({}));
+    for (const [name, content] of openstackVersionFiles(input, version)) files.set(`openstack/${version}/${name}`, content);
   }
   return new Map([...files.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
 }

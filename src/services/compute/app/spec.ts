@@ -2,6 +2,7 @@
 // record, so the agent never reads compute's tables.
 import type { ImageSpec, InstanceSpec } from '../../../agents/compute/virt/driver.ts';
 import type { InstanceRow } from '../db/schema.ts';
+import { configDriveInput } from '../metadata/source.ts';
 import { domainName, flavorOf } from './instances.ts';
 
 export function instanceSpec(row: InstanceRow, image: ImageSpec, flavorJson: string = row.flavor): InstanceSpec {
@@ -14,19 +15,8 @@ export function instanceSpec(row: InstanceRow, image: ImageSpec, flavorJson: str
     flavor: flavorOf({ flavor: flavorJson }),
     image,
     nics: [],
-    configDrive: row.config_drive
-      ? {
-        uuid: row.id,
-        name: row.display_name,
-        hostname: row.hostname,
-        ...(row.key_name && row.key_data ? { publicKeys: { [row.key_name]: row.key_data } } : {}),
-        ...(row.user_data ? { userData: Buffer.from(row.user_data, 'base64') } : {}),
-        meta: JSON.parse(row.metadata) as Record<string, string>,
-        availabilityZone: row.availability_zone,
-        projectId: row.project_id,
-        launchIndex: row.launch_index,
-      }
-      : null,
+    // The same data the metadata service serves (metadata/source.ts).
+    configDrive: row.config_drive ? configDriveInput(row) : null,
     createdAt: row.created_at,
   };
 }
