@@ -1,6 +1,6 @@
 // The all-in-one cloud: one process, one listener, every service mounted under its prefix.
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { sql, type Kysely } from 'kysely';
@@ -20,6 +20,7 @@ import { createImageContext, imageService } from './services/image/service.ts';
 import type { ComputeContext } from './services/compute/app/context.ts';
 import type { ComputeDB } from './services/compute/db/schema.ts';
 import { computeService, createComputeContext } from './services/compute/service.ts';
+import { metadataService } from './services/compute/metadata/service.ts';
 import type { PlacementContext } from './services/placement/app/context.ts';
 import type { PlacementDB } from './services/placement/db/schema.ts';
 import { createPlacementContext, placementService } from './services/placement/service.ts';
@@ -30,21 +31,37 @@ import { IdentityClient } from './http/identity-client.ts';
 import { ImageClient } from './http/image-client.ts';
 import { ImageDataClient } from './http/image-data-client.ts';
 import { startComputeAgent, type ComputeAgent } from './agents/compute/agent.ts';
+import { startMetadataAgent, type MetadataAgent } from './agents/network/metadata/agent.ts';
+import { metadataSocket } from './agents/network/metadata/paths.ts';
+import { injectUpstream } from './agents/network/metadata/upstream.ts';
 import { ImageCache } from './agents/compute/image-cache.ts';
 import { createDriver } from './agents/compute/virt/create-driver.ts';
 import { serveConductor } from './services/compute/app/conductor.ts';
 import { recoverCompute } from './services/compute/app/recovery.ts';
 import { InjectTransport, ServiceClient, ServiceTokenSource, type Transport, type TransportRequest } from './http/service-client.ts';
 
-export type Secrets = { adminPassword: string; servicePassword: string };
+export type Secrets = {
+  adminPassword: string;
+  servicePassword: string;
+  /** Signs the instance ids the metadata agent asks the metadata service about (Nova's metadata_proxy_shared_secret). */
+  metadataProxySecret: string;
+};
 
 /** Generated once, kept in <stateDir>/secrets.json with mode 0600. */
 export function loadOrCreateSecrets(stateDir: string): Secrets {
   mkdirSync(stateDir, { recursive: true, mode: 0o700 });
   const path = join(stateDir, 'secrets.json');
-  if (existsSync(path)) return JSON.parse(readFileSync(path, 'utf8')) as Secrets;
   const secret = () => randomBytes(18).toString('base64url');
-  const secrets: Secrets = { adminPassword: secret(), servicePassword: secret() };
+  if (existsSync(path)) {
+    const secrets = JSON.parse(readFileSync(path, 'utf8')) as Partial<Secrets> & Pick<Secrets, 'adminPassword' | 'servicePassword'>;
+    if (secrets.metadataProxySecret) return secrets as Secrets;
+    // A state directory from before the metadata service: add its secret, keep the rest.
+    const upgraded: Secrets = { ...secrets, metadataProxySecret: randomBytes(32).toString('base64url') };
+    writeFileSync(`${path}.tmp`, `${JSON.stringify(upgraded, null, 2)}\n`, { mode: 0o600 });
+    renameSync(`${path}.tmp`, path);
+    return upgraded;
+  }
+  const secrets: Secrets = { adminPassword: secret(), servicePassword: secret(), metadataProxySecret: randomBytes(32).toString('base64url') };
   writeFileSync(path, `${JSON.stringify(secrets, null, 2)}\n`, { mode: 0o600, flag: 'wx' });
   return secrets;
 }
@@ -62,6 +79,8 @@ export type Cloud = {
   placement: PlacementContext;
   /** The network service's app context: compute calls network/app/compute-api.ts with it in-process. */
   network: NetworkContext;
+  /** This host's metadata agent: the namespace proxies forward guests' requests to its socket. */
+  metadataAgent: MetadataAgent;
   secrets: Secrets;
   close(): Promise<void>;
 };
@@ -97,13 +116,16 @@ export async function createCloud(config: Config, log: Logger): Promise<Cloud> {
     const app = await buildServer({
       logger: log,
       services: [identityService(identity), image, placementService(placement, identityClient), computeService(compute, identityClient),
-        networkService(network, identityClient)],
+        networkService(network, identityClient), metadataService({ compute, network, secret: secrets.metadataProxySecret })],
       health: async () => {
         await sql`select 1`.execute(database.db);
         return { database: database.engine };
       },
     });
     bound.server = app;
+    const metadataAgent = await startMetadataAgent({
+      socketPath: metadataSocket(config.stateDir), network, secret: secrets.metadataProxySecret, upstream: injectUpstream(app), log,
+    });
     // All-in-one: this process is also the compute host. The conductor serves first so the
     // agent's first heartbeat registers the host; interrupted sagas resume once both run.
     const stopConductor = serveConductor(compute);
@@ -121,9 +143,10 @@ export async function createCloud(config: Config, log: Logger): Promise<Cloud> {
       }
     };
     const cloud: Cloud = {
-      app, bus, identity, bootstrap, images, placement, network, compute, computeAgent: null, secrets,
+      app, bus, identity, bootstrap, images, placement, network, compute, computeAgent: null, metadataAgent, secrets,
       async close() {
         clearTimeout(agentRetry);
+        await metadataAgent.stop();
         await Promise.allSettled([...compute.background]);
         await cloud.computeAgent?.stop();
         stopConductor();

@@ -4,7 +4,7 @@
 // devices and namespaces Nubo owns (prefixes below); addresses go only inside namespaces;
 // nothing here touches a route, an address or a device of the root namespace that Nubo did
 // not create.
-import { run, type RunResult } from './run.ts';
+import { run, spawnDetached, type RunResult } from './run.ts';
 
 /** Prefixes of everything Nubo creates, so cleanup and reconcile can tell ours from the rest. */
 export const NAMESPACE_PREFIXES = ['qdhcp-', 'qrouter-', 'nubo-'] as const;
@@ -108,4 +108,13 @@ export async function setAddresses(ns: string, dev: string, cidrs: readonly stri
   const have = (info[0]?.addr_info ?? []).filter((a) => a.family === 'inet').map((a) => `${a.local}/${a.prefixlen}`);
   for (const c of cidrs) if (!have.includes(c)) await ip(ns, ['addr', 'add', c, 'dev', dev]);
   for (const c of have) if (!cidrs.includes(c)) await ip(ns, ['addr', 'del', c, 'dev', dev]);
+}
+
+/**
+ * Starts a long-running program inside a namespace (`ip netns exec ns argv…`, detached, output
+ * appended to logFile). `ip netns exec` execs the program in place, so the PID is the program's.
+ */
+export function spawnInNamespace(ns: string, argv: readonly string[], logFile: string): number {
+  checkNs(ns);
+  return spawnDetached(['ip', 'netns', 'exec', ns, ...argv], logFile);
 }

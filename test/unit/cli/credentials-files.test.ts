@@ -4,7 +4,7 @@ import { cloudsYaml, keystonerc } from '../../../src/cli/credentials-files.ts';
 import { loadConfig } from '../../../src/core/config.ts';
 
 const config = loadConfig({ NUBO_STATE_DIR: '/var/lib/nubo', NUBO_PORT: '8080' });
-const secrets = { adminPassword: "pa'ss", servicePassword: 'unused' };
+const secrets = { adminPassword: "pa'ss", servicePassword: 'unused', metadataProxySecret: 'unused' };
 
 describe('client credential files (golden)', () => {
   it('writes keystonerc_admin as packstack does, quoting for the shell', () => {
