@@ -30,7 +30,7 @@ describe('metadata service (signed)', () => {
   after(async () => { await s.stop(); });
 
   it('refuses requests without a valid signature: 403 and nothing else', async () => {
-    const forbidden = [
+    const forbidden: Record<string, string>[] = [
       {},
       { 'x-instance-id': vm.id },
       { 'x-instance-id': vm.id, 'x-instance-id-signature': 'f'.repeat(64) },
