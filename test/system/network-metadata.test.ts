@@ -18,6 +18,7 @@ import { neutron } from '../functional/network/client.ts';
 const PROXY_NS = 'nubo-tmdp';
 const VM_NS = 'nubo-tmdvm';
 const OTHER_NS = 'nubo-tmdvm2';
+const ROUTER_NS = 'nubo-tmdr';
 const BRIDGE = 'nbrtmd';
 const PROXY_ADDRESS = '10.81.0.2';
 const VM_ADDRESS = '10.81.0.10';
@@ -33,25 +34,39 @@ function alive(pid: number): boolean {
 }
 
 /** `busybox wget` from a namespace (timeout-wrapped: Debian's busybox wget -T crashes): exit code and output. */
-async function wget(ns: string, path: string, headers: string[] = []) {
-  const r = await inNamespace(ns, ['timeout', '10', 'busybox', 'wget', '-q', '-O', '-', ...headers.flatMap((h) => ['--header', h]), `http://169.254.169.254${path}`], { check: false, timeoutMs: 15_000 });
+async function wget(ns: string, path: string, headers: string[] = [], base = 'http://169.254.169.254') {
+  const r = await inNamespace(ns, ['timeout', '10', 'busybox', 'wget', '-q', '-O', '-', ...headers.flatMap((h) => ['--header', h]), `${base}${path}`], { check: false, timeoutMs: 15_000 });
   return { code: r.code, out: r.stdout, err: r.stderr };
+}
+
+/** The first successful wget, while a just-started proxy comes up (at most 5 s). */
+async function firstAnswer(ns: string, path: string, base?: string) {
+  let r = await wget(ns, path, [], base);
+  for (let i = 0; i < 50 && r.code !== 0; i++) {
+    await new Promise((res) => setTimeout(res, 100));
+    r = await wget(ns, path, [], base);
+  }
+  return r;
 }
 
 describe('metadata through a namespace proxy (real namespaces)', { timeout: 120_000 }, () => {
   let s: TestServer;
   let vm: MetadataServer;
   let networkId = '';
+  let routerId = '';
   let pid = 0;
 
   before(async () => {
     s = await startTestServer({ env: { NUBO_COMPUTE_DRIVER: 'fake' } });
-    const { network } = await neutron(s).networkWithSubnet(s.admin.token, 'md-sys', '10.81.0.0/24');
+    const n = neutron(s);
+    const { network, subnet } = await n.networkWithSubnet(s.admin.token, 'md-sys', '10.81.0.0/24');
     networkId = network.id;
+    routerId = (await n.create(s.admin.token, 'routers', 'router', { name: 'md-sys-router' })).id;
+    assert.equal((await n.call(s.admin.token, 'PUT', `/routers/${routerId}/add_router_interface`, { subnet_id: subnet.id })).status, 200);
     vm = await serverWithPort(s, { token: s.admin.token, projectId: s.admin.projectId }, { name: 'md-sys-vm', imageId: await uploadTestImage(s), networkId, address: VM_ADDRESS });
 
     // The proxy namespace: a bridge with the DHCP side's address and the metadata address.
-    for (const ns of [PROXY_NS, VM_NS, OTHER_NS]) await ensureNamespace(ns);
+    for (const ns of [PROXY_NS, VM_NS, OTHER_NS, ROUTER_NS]) await ensureNamespace(ns);
     await ip(PROXY_NS, ['link', 'add', BRIDGE, 'type', 'bridge']);
     await ip(PROXY_NS, ['link', 'set', BRIDGE, 'up']);
     await setAddresses(PROXY_NS, BRIDGE, [`${PROXY_ADDRESS}/24`, '169.254.169.254/32']);
@@ -64,23 +79,23 @@ describe('metadata through a namespace proxy (real namespaces)', { timeout: 120_
       // What DHCP's classless route tells a guest: the metadata address via the DHCP port.
       await ip(ns, ['route', 'add', '169.254.169.254/32', 'via', PROXY_ADDRESS]);
     }
+    // A router namespace on the same bridge with the router's interface address (the subnet's gateway).
+    await ip(null, ['link', 'add', 'taptmd3', 'netns', PROXY_NS, 'type', 'veth', 'peer', 'name', 'qr-tmd3', 'netns', ROUTER_NS]);
+    await ip(PROXY_NS, ['link', 'set', 'taptmd3', 'master', BRIDGE, 'up']);
+    await ip(ROUTER_NS, ['link', 'set', 'qr-tmd3', 'up']);
+    await setAddresses(ROUTER_NS, 'qr-tmd3', ['10.81.0.1/24']);
     pid = await ensureMetadataProxy(s.config.stateDir, { namespace: PROXY_NS, listen: '169.254.169.254:80', networkId });
   });
 
   after(async () => {
     // By PID (the launcher checks it is still our proxy), then the namespaces with their devices.
-    if (s) await stopMetadataProxy(s.config.stateDir, PROXY_NS);
-    for (const ns of [VM_NS, OTHER_NS, PROXY_NS]) await deleteNamespace(ns);
+    if (s) for (const ns of [PROXY_NS, ROUTER_NS]) await stopMetadataProxy(s.config.stateDir, ns);
+    for (const ns of [VM_NS, OTHER_NS, ROUTER_NS, PROXY_NS]) await deleteNamespace(ns);
     await s?.stop();
   });
 
   it('serves the VM its own OpenStack and EC2 metadata', async () => {
-    // The proxy may still be starting: the first answer is waited for.
-    let meta = await wget(VM_NS, '/openstack/latest/meta_data.json');
-    for (let i = 0; i < 50 && meta.code !== 0; i++) {
-      await new Promise((r) => setTimeout(r, 100));
-      meta = await wget(VM_NS, '/openstack/latest/meta_data.json');
-    }
+    const meta = await firstAnswer(VM_NS, '/openstack/latest/meta_data.json');
     assert.equal(meta.code, 0, `wget failed: ${meta.err}`);
     const md = JSON.parse(meta.out);
     assert.equal(md.uuid, vm.id);
@@ -105,6 +120,17 @@ describe('metadata through a namespace proxy (real namespaces)', { timeout: 120_
     // The VM itself forging another source still gets only its own data.
     const own = await wget(VM_NS, '/openstack/latest/meta_data.json', [`X-Forwarded-For: ${OTHER_ADDRESS}`]);
     assert.equal(JSON.parse(own.out).uuid, vm.id);
+  });
+
+  it('serves through a router namespace\'s proxy (port 9697, the router\'s REDIRECT target) by the router\'s networks', async () => {
+    await ensureMetadataProxy(s.config.stateDir, { namespace: ROUTER_NS, listen: '0.0.0.0:9697', routerId });
+    const router = 'http://10.81.0.1:9697';
+    const r = await firstAnswer(VM_NS, '/latest/meta-data/instance-id', router);
+    assert.equal(r.code, 0, r.err);
+    assert.match(r.out, /^i-[0-9a-f]{8}$/);
+    assert.equal(JSON.parse((await wget(VM_NS, '/openstack/latest/meta_data.json', [], router)).out).uuid, vm.id);
+    assert.match((await wget(OTHER_NS, '/openstack/latest/meta_data.json', [], router)).err, /404/);
+    await stopMetadataProxy(s.config.stateDir, ROUTER_NS);
   });
 
   it('runs one proxy per namespace, recorded by PID, stopped by PID', async () => {
