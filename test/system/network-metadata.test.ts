@@ -117,6 +117,8 @@ describe('metadata through a namespace proxy (real namespaces)', { timeout: 120_
     assert.notEqual(forged.code, 0, `a forged header got data: ${forged.out}`);
     assert.match(forged.err, /404/);
     assert.doesNotMatch(forged.out, new RegExp(vm.id));
+    // The proxy namespace's own requests come from 169.254.169.254 itself: no server's either.
+    assert.match((await wget(PROXY_NS, '/')).err, /404/);
     // The VM itself forging another source still gets only its own data.
     const own = await wget(VM_NS, '/openstack/latest/meta_data.json', [`X-Forwarded-For: ${OTHER_ADDRESS}`]);
     assert.equal(JSON.parse(own.out).uuid, vm.id);
