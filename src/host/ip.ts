@@ -109,3 +109,16 @@ export async function setAddresses(ns: string, dev: string, cidrs: readonly stri
   for (const c of cidrs) if (!have.includes(c)) await ip(ns, ['addr', 'add', c, 'dev', dev]);
   for (const c of have) if (!cidrs.includes(c)) await ip(ns, ['addr', 'del', c, 'dev', dev]);
 }
+
+/**
+ * Sets (or, with null, removes) the default route of a namespace Nubo made. Only inside a
+ * namespace: the root namespace's routes are never Nubo's to touch.
+ */
+export async function setDefaultRoute(ns: string, route: { via: string; dev: string } | null): Promise<void> {
+  if (route === null) {
+    await ip(ns, ['route', 'del', 'default'], { check: false }); // none is fine
+    return;
+  }
+  checkDev(route.dev);
+  await ip(ns, ['route', 'replace', 'default', 'via', route.via, 'dev', route.dev]);
+}
