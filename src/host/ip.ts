@@ -122,3 +122,12 @@ export async function setDefaultRoute(ns: string, route: { via: string; dev: str
   checkDev(route.dev);
   await ip(ns, ['route', 'replace', 'default', 'via', route.via, 'dev', route.dev]);
 }
+
+/** The IPv4 addresses (CIDR form) of a device inside a namespace; none when the device does not exist. */
+export async function listAddresses(ns: string, dev: string): Promise<string[]> {
+  checkDev(dev);
+  const r = await ip(ns, ['-j', 'addr', 'show', 'dev', dev], { check: false });
+  if (r.code !== 0 || !r.stdout.trim()) return [];
+  const info = JSON.parse(r.stdout) as { addr_info?: { family: string; local: string; prefixlen: number }[] }[];
+  return (info[0]?.addr_info ?? []).filter((a) => a.family === 'inet').map((a) => `${a.local}/${a.prefixlen}`);
+}

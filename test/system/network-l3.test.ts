@@ -68,6 +68,12 @@ async function qgAddresses(): Promise<string[]> {
   return (info[0]?.addr_info ?? []).filter((a) => a.family === 'inet').map((a) => `${a.local}/${a.prefixlen}`).sort();
 }
 
+/** How many conntrack entries of the router namespace match (`-d ip`: original destination; `-q ip`: reply destination). */
+async function flows(flag: '-d' | '-q', addr: string): Promise<number> {
+  const { stdout } = await inNamespace(rns, ['conntrack', '-L', flag, addr], { check: false });
+  return stdout.split('\n').filter((l) => l.trim()).length;
+}
+
 async function rootLinks(): Promise<string> {
   return (await ip(null, ['-br', 'link'])).stdout;
 }
@@ -135,8 +141,14 @@ describe('routers, floating IPs and the upstream namespace (real kernel)', () =>
     assert.equal((await connectSoon(rns, '203.0.113.20', 22)).trim(), 'vm-ssh', 'also from inside the router (OUTPUT DNAT)');
     assert.equal(peerOf(await connectSoon(VM_NS, '203.0.113.1', 7777), '203.0.113.1:7777'), '203.0.113.20', 'the VM leaves as its floating IP');
 
+    // The connections above left conntrack entries translated to and from the floating IP.
+    assert.ok((await flows('-d', '203.0.113.20')) > 0, 'inbound flows to the floating IP are tracked');
+    assert.ok((await flows('-q', '203.0.113.20')) > 0, 'outbound flows SNATed to it are tracked');
+
     await ensureRouter(spec([]));
     assert.deepEqual(await qgAddresses(), ['203.0.113.10/24']);
+    assert.equal(await flows('-d', '203.0.113.20'), 0, 'removed: its NATed flows are gone too');
+    assert.equal(await flows('-q', '203.0.113.20'), 0);
     assert.equal(await connect(UPSTREAM_NAMESPACE, '203.0.113.20', 22), null, 'removed: unreachable');
     assert.equal(peerOf(await connectSoon(VM_NS, '203.0.113.1', 7777), '203.0.113.1:7777'), '203.0.113.10', 'back to the router\'s SNAT');
   });

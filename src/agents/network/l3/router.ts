@@ -4,7 +4,9 @@
 // (floating ones as /32, as Neutron puts them), the default route to the upstream next hop,
 // and the NAT rules of nat-rules.ts. ensureRouter is idempotent: it makes the namespace match
 // the spec and removes devices of ports the router no longer has.
-import { deleteLink, deleteNamespace, ensureNamespace, ensureVeth, inNamespace, linkExists, listLinks, listNamespaces, setAddresses, setDefaultRoute } from '../../../host/ip.ts';
+import {
+  deleteLink, deleteNamespace, ensureNamespace, ensureVeth, inNamespace, linkExists, listAddresses, listLinks, listNamespaces, setAddresses, setDefaultRoute,
+} from '../../../host/ip.ts';
 import { portTap, routerGatewayDevice, routerInterfaceDevice, routerNamespace } from '../names.ts';
 import { renderRouterRules } from './nat-rules.ts';
 import type { RouterSpec } from './types.ts';
@@ -17,6 +19,10 @@ const isRouterDevice = (dev: string) => dev.startsWith(QR) || dev.startsWith(QG)
 /** The root end of a router device: qr-/qg- and tap share the port id's short form (names.ts). */
 const rootEndOf = (dev: string) => `${portTap('')}${dev.slice(dev.indexOf('-') + 1)}`;
 
+/** The floating IPs on a gateway device (its /32 addresses). */
+const floatingAddresses = async (ns: string, dev: string) =>
+  dev.startsWith(QG) ? (await listAddresses(ns, dev)).filter((a) => a.endsWith('/32')).map((a) => a.slice(0, -3)) : [];
+
 export async function ensureRouter(spec: RouterSpec): Promise<void> {
   const ns = routerNamespace(spec.id);
   const rules = renderRouterRules(spec); // checks the addresses before anything is touched
@@ -25,10 +31,14 @@ export async function ensureRouter(spec: RouterSpec): Promise<void> {
   await inNamespace(ns, ['sysctl', '-q', '-w', 'net.ipv4.ip_forward=1']);
 
   const gw = spec.gateway;
+  const fips = gw ? spec.floatingIps.map((f) => `${f.floatingIp}/32`) : [];
   const wanted = new Set([...spec.interfaces.map((i) => routerInterfaceDevice(i.portId)), ...(gw ? [routerGatewayDevice(gw.portId)] : [])]);
+  const gone: string[] = []; // floating IPs this run takes away
   // Stale devices first, so that an address moving to another port is never on two at once.
   for (const link of await listLinks(ns)) {
-    if (isRouterDevice(link.ifname) && !wanted.has(link.ifname)) await deleteLink(ns, link.ifname);
+    if (!isRouterDevice(link.ifname) || wanted.has(link.ifname)) continue;
+    gone.push(...(await floatingAddresses(ns, link.ifname)));
+    await deleteLink(ns, link.ifname);
   }
 
   for (const itf of spec.interfaces) {
@@ -39,13 +49,20 @@ export async function ensureRouter(spec: RouterSpec): Promise<void> {
   if (gw) {
     const qg = routerGatewayDevice(gw.portId);
     await ensureVeth(portTap(gw.portId), ns, qg, { bridge: gw.bridge, mtu: gw.mtu, mac: gw.mac });
-    await setAddresses(ns, qg, [gw.cidr, ...spec.floatingIps.map((f) => `${f.floatingIp}/32`)]);
+    gone.push(...(await floatingAddresses(ns, qg)).filter((a) => !fips.includes(`${a}/32`)));
+    await setAddresses(ns, qg, [gw.cidr, ...fips]);
     await setDefaultRoute(ns, { via: gw.gatewayIp, dev: qg });
   } else {
     await setDefaultRoute(ns, null);
   }
   // One atomic load per table: the namespace's mangle, nat and filter tables are replaced whole.
   await inNamespace(ns, ['iptables-restore'], { input: rules });
+  // Connections already translated keep their NAT in conntrack: end those of removed floating
+  // IPs (inbound to it, outbound SNATed to it), as Neutron does. Exit 1 means none were there.
+  for (const fip of gone) {
+    await inNamespace(ns, ['conntrack', '-D', '-d', fip], { check: false });
+    await inNamespace(ns, ['conntrack', '-D', '-q', fip], { check: false });
+  }
 }
 
 /**
