@@ -28,10 +28,11 @@ const gwPort = randomUUID();
 const itfPort = randomUUID();
 const routerId = randomUUID();
 const rns = routerNamespace(routerId);
+const GW_MAC = 'fa:16:3e:77:00:10';
 
 const spec = (floatingIps: RouterSpec['floatingIps']): RouterSpec => ({
   id: routerId,
-  gateway: { portId: gwPort, mac: 'fa:16:3e:77:00:10', cidr: '203.0.113.10/24', gatewayIp: '203.0.113.1', bridge: externalBridge, mtu: 1500 },
+  gateway: { portId: gwPort, mac: GW_MAC, cidr: '203.0.113.10/24', gatewayIp: '203.0.113.1', bridge: externalBridge, mtu: 1500 },
   interfaces: [{ portId: itfPort, mac: 'fa:16:3e:77:00:01', cidr: '10.77.0.1/24', bridge: tenantBridge, mtu: 1450 }],
   enableSnat: true,
   floatingIps,
@@ -72,6 +73,17 @@ async function qgAddresses(): Promise<string[]> {
 async function flows(flag: '-d' | '-q', addr: string): Promise<number> {
   const { stdout } = await inNamespace(rns, ['conntrack', '-L', flag, addr], { check: false });
   return stdout.split('\n').filter((l) => l.trim()).length;
+}
+
+/** The MAC nubo-upstream has for an address (waits up to ~2 s for one to appear); null when none. */
+async function neighbour(addr: string): Promise<string | null> {
+  for (let i = 0; i < 20; i++) {
+    const { stdout } = await ip(UPSTREAM_NAMESPACE, ['-j', 'neigh', 'show', addr]);
+    const mac = (JSON.parse(stdout || '[]') as { lladdr?: string }[])[0]?.lladdr;
+    if (mac) return mac;
+    await sleep(100);
+  }
+  return null;
 }
 
 async function rootLinks(): Promise<string> {
@@ -137,6 +149,8 @@ describe('routers, floating IPs and the upstream namespace (real kernel)', () =>
 
     await ensureRouter(spec([{ floatingIp: '203.0.113.20', fixedIp: '10.77.0.5' }]));
     assert.deepEqual(await qgAddresses(), ['203.0.113.10/24', '203.0.113.20/32']);
+    // Upstream's failed lookup of .20 above is answered by the router's gratuitous ARP, before any traffic.
+    assert.equal(await neighbour('203.0.113.20'), GW_MAC);
     assert.equal((await connectSoon(UPSTREAM_NAMESPACE, '203.0.113.20', 22)).trim(), 'vm-ssh');
     assert.equal((await connectSoon(rns, '203.0.113.20', 22)).trim(), 'vm-ssh', 'also from inside the router (OUTPUT DNAT)');
     assert.equal(peerOf(await connectSoon(VM_NS, '203.0.113.1', 7777), '203.0.113.1:7777'), '203.0.113.20', 'the VM leaves as its floating IP');

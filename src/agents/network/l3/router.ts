@@ -19,9 +19,10 @@ const isRouterDevice = (dev: string) => dev.startsWith(QR) || dev.startsWith(QG)
 /** The root end of a router device: qr-/qg- and tap share the port id's short form (names.ts). */
 const rootEndOf = (dev: string) => `${portTap('')}${dev.slice(dev.indexOf('-') + 1)}`;
 
+const bare = (cidr: string) => cidr.slice(0, cidr.indexOf('/'));
 /** The floating IPs on a gateway device (its /32 addresses). */
 const floatingAddresses = async (ns: string, dev: string) =>
-  dev.startsWith(QG) ? (await listAddresses(ns, dev)).filter((a) => a.endsWith('/32')).map((a) => a.slice(0, -3)) : [];
+  dev.startsWith(QG) ? (await listAddresses(ns, dev)).filter((a) => a.endsWith('/32')).map(bare) : [];
 
 export async function ensureRouter(spec: RouterSpec): Promise<void> {
   const ns = routerNamespace(spec.id);
@@ -49,8 +50,15 @@ export async function ensureRouter(spec: RouterSpec): Promise<void> {
   if (gw) {
     const qg = routerGatewayDevice(gw.portId);
     await ensureVeth(portTap(gw.portId), ns, qg, { bridge: gw.bridge, mtu: gw.mtu, mac: gw.mac });
-    gone.push(...(await floatingAddresses(ns, qg)).filter((a) => !fips.includes(`${a}/32`)));
-    await setAddresses(ns, qg, [gw.cidr, ...fips]);
+    const before = await listAddresses(ns, qg);
+    const addresses = [gw.cidr, ...fips];
+    gone.push(...before.filter((a) => a.endsWith('/32') && !addresses.includes(a)).map(bare));
+    await setAddresses(ns, qg, addresses);
+    // Gratuitous ARP for what is new here, so that upstream forgets where an address was
+    // before (a floating IP moving between routers); best effort, like Neutron's.
+    for (const a of addresses.filter((x) => !before.includes(x)).map(bare)) {
+      await inNamespace(ns, ['busybox', 'arping', '-U', '-c', '1', '-I', qg, '-s', a, a], { check: false });
+    }
     await setDefaultRoute(ns, { via: gw.gatewayIp, dev: qg });
   } else {
     await setDefaultRoute(ns, null);
