@@ -3,7 +3,8 @@
 // qrouter- namespace, seen there as the router's gateway address (SNAT); a floating IP makes a
 // listener in the VM namespace reachable from upstream (DNAT), and the VM's own outbound then
 // leaves as the floating IP; removed, it is unreachable again; deleting the router and the
-// upstream leaves no namespace or device behind. Runs as root (CI's system step).
+// upstream leaves no namespace or device behind; metadata requests reach port 9697 in the
+// router and nothing else does. Runs as root (CI's system step).
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -143,6 +144,13 @@ describe('routers, floating IPs and the upstream namespace (real kernel)', () =>
     assert.equal(peerOf(await connectSoon(VM_NS, '203.0.113.1', 7777), '203.0.113.1:7777'), '203.0.113.10', 'upstream sees the gateway address, not 10.77.0.5');
   });
 
+  it('redirects the VM\'s metadata requests to port 9697 in the router, which is closed to direct connections', async () => {
+    listen(rns, 9697, ['busybox', 'echo', 'metadata-proxy']);
+    assert.equal((await connectSoon(VM_NS, '169.254.169.254', 80)).trim(), 'metadata-proxy');
+    assert.equal(await connect(VM_NS, '10.77.0.1', 9697), null, 'the proxy port itself is dropped');
+    assert.equal(await connect(UPSTREAM_NAMESPACE, '203.0.113.10', 9697), null, 'also from outside');
+  });
+
   it('forwards a floating IP to the VM, SNATs the VM\'s own traffic to it, and stops when it is removed', async () => {
     listen(VM_NS, 22, ['busybox', 'echo', 'vm-ssh']);
     assert.equal(await connect(UPSTREAM_NAMESPACE, '203.0.113.20', 22), null, 'no floating IP yet: nothing answers');
@@ -153,6 +161,7 @@ describe('routers, floating IPs and the upstream namespace (real kernel)', () =>
     assert.equal(await neighbour('203.0.113.20'), GW_MAC);
     assert.equal((await connectSoon(UPSTREAM_NAMESPACE, '203.0.113.20', 22)).trim(), 'vm-ssh');
     assert.equal((await connectSoon(rns, '203.0.113.20', 22)).trim(), 'vm-ssh', 'also from inside the router (OUTPUT DNAT)');
+    assert.equal((await connectSoon(VM_NS, '203.0.113.20', 22)).trim(), 'vm-ssh', 'and from the VM itself (hairpin: DNAT and SNAT in the router)');
     assert.equal(peerOf(await connectSoon(VM_NS, '203.0.113.1', 7777), '203.0.113.1:7777'), '203.0.113.20', 'the VM leaves as its floating IP');
 
     // The connections above left conntrack entries translated to and from the floating IP.
