@@ -11,7 +11,9 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { deleteLink, deleteNamespace, ensureBridge, ensureNamespace, ensureVeth, inNamespace, ip, listNamespaces, setAddresses, setDefaultRoute } from '../../src/host/ip.ts';
+import {
+  deleteLink, deleteNamespace, ensureBridge, ensureNamespace, ensureVeth, inNamespace, ip, linkExists, listAddresses, listLinks, listNamespaces, setAddresses, setDefaultRoute,
+} from '../../src/host/ip.ts';
 import { spawnDetached, type RunResult } from '../../src/host/run.ts';
 import { deleteRouter, ensureRouter, listRouters } from '../../src/agents/network/l3/router.ts';
 import type { RouterSpec } from '../../src/agents/network/l3/types.ts';
@@ -126,6 +128,16 @@ describe('routers, floating IPs and the upstream namespace (real kernel)', () =>
     rmSync(dir, { recursive: true, force: true });
   });
 
+  it('refuses a bad upstream address or a missing bridge; a second ensureUpstream changes nothing', async () => {
+    await assert.rejects(ensureUpstream({ cidr: '203.0.113.1' }), /not an IPv4 CIDR/);
+    await assert.rejects(ensureUpstream({ bridge: 'nbrnosuchbr00', cidr: '203.0.113.1/24' }), /bridge nbrnosuchbr00 does not exist/);
+    await ensureUpstream({ bridge: externalBridge, cidr: '203.0.113.1/24' });
+    assert.deepEqual(await listAddresses(UPSTREAM_NAMESPACE, 'nve-uplink'), ['203.0.113.1/24']);
+    assert.match(await rootLinks(), new RegExp(`^${UPSTREAM_ROOT_DEVICE}@\\S+\\s+UP`, 'm'));
+    const master = (await listLinks(null)).find((l) => l.ifname === UPSTREAM_ROOT_DEVICE)?.master;
+    assert.equal(master, externalBridge);
+  });
+
   it('routes the VM namespace to upstream with SNAT to the gateway address', async () => {
     await ensureRouter(spec([]));
     await ensureRouter(spec([])); // idempotent: a second run changes nothing and fails on nothing
@@ -136,6 +148,14 @@ describe('routers, floating IPs and the upstream namespace (real kernel)', () =>
     const links = await rootLinks();
     assert.match(links, new RegExp(`^${portTap(itfPort)}@`, 'm'));
     assert.match(links, new RegExp(`^${portTap(gwPort)}@`, 'm'));
+
+    // An interface added and taken away again: its qr- device and the root end go with it.
+    const extraPort = randomUUID();
+    await ensureRouter({ ...spec([]), interfaces: [...spec([]).interfaces, { portId: extraPort, mac: 'fa:16:3e:77:00:02', cidr: '10.78.0.1/24', bridge: tenantBridge, mtu: 1450 }] });
+    assert.ok(await linkExists(rns, routerInterfaceDevice(extraPort)));
+    await ensureRouter(spec([]));
+    assert.ok(!(await linkExists(rns, routerInterfaceDevice(extraPort))));
+    assert.ok(!(await linkExists(null, portTap(extraPort))));
 
     const ping = await inNamespace(VM_NS, ['busybox', 'ping', '-c', '2', '-w', '5', '203.0.113.1'], { check: false });
     assert.equal(ping.code, 0, `ping from the VM namespace to upstream: ${ping.stdout}${ping.stderr}`);
@@ -176,8 +196,14 @@ describe('routers, floating IPs and the upstream namespace (real kernel)', () =>
     assert.equal(peerOf(await connectSoon(VM_NS, '203.0.113.1', 7777), '203.0.113.1:7777'), '203.0.113.10', 'back to the router\'s SNAT');
   });
 
-  it('deleteRouter and deleteUpstream leave no namespace or device behind', async () => {
+  it('takes the gateway away (device, root end, default route), then deleteRouter and deleteUpstream leave nothing behind', async () => {
     for (const pid of pids.splice(0)) process.kill(pid, 'SIGTERM');
+    await ensureRouter({ ...spec([]), gateway: null });
+    assert.ok(!(await linkExists(rns, routerGatewayDevice(gwPort))));
+    assert.ok(!(await linkExists(null, portTap(gwPort))));
+    assert.equal((await ip(rns, ['route', 'show', 'default'])).stdout.trim(), '');
+    assert.ok(await linkExists(rns, routerInterfaceDevice(itfPort)), 'the interface stays');
+
     await deleteRouter(routerId);
     await deleteUpstream();
     await deleteRouter(routerId); // gone is fine
