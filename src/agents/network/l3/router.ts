@@ -32,7 +32,7 @@ export async function ensureRouter(spec: RouterSpec): Promise<void> {
   await inNamespace(ns, ['sysctl', '-q', '-w', 'net.ipv4.ip_forward=1']);
 
   const gw = spec.gateway;
-  const fips = gw ? spec.floatingIps.map((f) => `${f.floatingIp}/32`) : [];
+  const fips = gw ? [...new Set(spec.floatingIps.map((f) => `${f.floatingIp}/32`))] : [];
   const wanted = new Set([...spec.interfaces.map((i) => routerInterfaceDevice(i.portId)), ...(gw ? [routerGatewayDevice(gw.portId)] : [])]);
   const gone: string[] = []; // floating IPs this run takes away
   // Stale devices first, so that an address moving to another port is never on two at once.
