@@ -53,6 +53,8 @@ export type NetworkConfig = {
   quota: Record<NetworkQuotaResource, number>;
   /** Path to a JSON file of policy overrides. */
   policyFile: string | null;
+  /** The starting networks `./nubo up` makes (app/bootstrap.ts): DNS servers of the admin project's private subnet. */
+  bootstrap: { dnsNameservers: string[] };
 };
 
 export type ComputeConfig = {
@@ -184,6 +186,7 @@ function networkConfig(file: DeepPartial<NetworkConfig>): NetworkConfig {
     // Neutron's default quotas.
     quota: { network: 100, subnet: 100, port: 500, router: 10, floatingip: 50, security_group: 10, security_group_rule: 100, ...file.quota },
     policyFile: file.policyFile ?? null,
+    bootstrap: { dnsNameservers: (file.bootstrap?.dnsNameservers as string[] | undefined) ?? [] },
   };
 }
 

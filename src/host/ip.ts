@@ -102,10 +102,7 @@ export async function deleteLink(ns: string | null, dev: string): Promise<void> 
 
 /** Sets exactly these addresses (CIDR form, e.g. 10.0.0.2/24) on a device inside a namespace. */
 export async function setAddresses(ns: string, dev: string, cidrs: readonly string[]): Promise<void> {
-  checkDev(dev);
-  const { stdout } = await ip(ns, ['-j', 'addr', 'show', 'dev', dev]);
-  const info = stdout.trim() ? (JSON.parse(stdout) as { addr_info?: { family: string; local: string; prefixlen: number }[] }[]) : [];
-  const have = (info[0]?.addr_info ?? []).filter((a) => a.family === 'inet').map((a) => `${a.local}/${a.prefixlen}`);
+  const have = await listAddresses(ns, dev);
   for (const c of cidrs) if (!have.includes(c)) await ip(ns, ['addr', 'add', c, 'dev', dev]);
   for (const c of have) if (!cidrs.includes(c)) await ip(ns, ['addr', 'del', c, 'dev', dev]);
 }
@@ -117,4 +114,26 @@ export async function setAddresses(ns: string, dev: string, cidrs: readonly stri
 export function spawnInNamespace(ns: string, argv: readonly string[], logFile: string): number {
   checkNs(ns);
   return spawnDetached(['ip', 'netns', 'exec', ns, ...argv], logFile);
+}
+
+/**
+ * Sets (or, with null, removes) the default route of a namespace Nubo made. Only inside a
+ * namespace: the root namespace's routes are never Nubo's to touch.
+ */
+export async function setDefaultRoute(ns: string, route: { via: string; dev: string } | null): Promise<void> {
+  if (route === null) {
+    await ip(ns, ['route', 'del', 'default'], { check: false }); // none is fine
+    return;
+  }
+  checkDev(route.dev);
+  await ip(ns, ['route', 'replace', 'default', 'via', route.via, 'dev', route.dev]);
+}
+
+/** The IPv4 addresses (CIDR form) of a device inside a namespace; none when the device does not exist. */
+export async function listAddresses(ns: string, dev: string): Promise<string[]> {
+  checkDev(dev);
+  const r = await ip(ns, ['-j', 'addr', 'show', 'dev', dev], { check: false });
+  if (r.code !== 0 || !r.stdout.trim()) return [];
+  const info = JSON.parse(r.stdout) as { addr_info?: { family: string; local: string; prefixlen: number }[] }[];
+  return (info[0]?.addr_info ?? []).filter((a) => a.family === 'inet').map((a) => `${a.local}/${a.prefixlen}`);
 }
