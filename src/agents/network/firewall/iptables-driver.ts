@@ -1,0 +1,73 @@
+// The host's firewall: renders the security groups of this host's ports (iptables-rules.ts,
+// antispoof-rules.ts) and loads them with one `iptables-restore --noflush`, one
+// `ip6tables-restore --noflush` and one `nft -f` — each atomic for its table, so a VM never
+// sees a half-written rule set. Rules are only in chains and the table Nubo owns; the one
+// jump from FORWARD and INPUT each is removed by clear().
+// Bridged frames reach iptables only through br_netfilter with
+// net.bridge.bridge-nf-call-ip{,6}tables=1: checked on every apply, loaded and set when off,
+// and a clear error when that is impossible (nothing would be filtered).
+import { existsSync, readFileSync } from 'node:fs';
+import type { Logger } from '../../../core/logger.ts';
+import { run } from '../../../host/run.ts';
+import { renderAntispoof, ANTISPOOF_TABLE } from './antispoof-rules.ts';
+import { checkPortFilters } from './addresses.ts';
+import { parseNuboFilterState, renderFilterCleanup, renderFilterTable } from './iptables-rules.ts';
+import type { Firewall, PortFilter } from './types.ts';
+
+const TIMEOUT_MS = 30_000;
+const TOOLS = { IPv4: { save: 'iptables-save', restore: 'iptables-restore' }, IPv6: { save: 'ip6tables-save', restore: 'ip6tables-restore' } } as const;
+const BRIDGE_SYSCTLS = ['net.bridge.bridge-nf-call-iptables', 'net.bridge.bridge-nf-call-ip6tables'] as const;
+const sysctlPath = (key: string) => `/proc/sys/${key.replaceAll('.', '/')}`;
+
+/** Whether this host has IPv6 at all (without it ip6tables has nothing to filter and may not load). */
+const hasIpv6 = () => existsSync('/proc/sys/net/ipv6');
+
+/** Makes sure bridged traffic passes iptables: br_netfilter loaded, both sysctls 1. */
+export async function ensureBridgeNetfilter(log: Logger): Promise<void> {
+  if (!existsSync(sysctlPath(BRIDGE_SYSCTLS[0]))) {
+    log.info('loading br_netfilter so that bridged traffic passes the security group chains');
+    const r = await run(['modprobe', 'br_netfilter'], { check: false, timeoutMs: TIMEOUT_MS }).catch((e: Error) => ({ code: 1, stderr: e.message, stdout: '' }));
+    if (!existsSync(sysctlPath(BRIDGE_SYSCTLS[0]))) {
+      throw new Error(`security groups cannot filter bridged traffic: the br_netfilter kernel module is not loaded and modprobe br_netfilter failed (${r.stderr.trim() || `exit ${r.code}`}); load it on the host (modprobe br_netfilter) and restart the agent`);
+    }
+  }
+  for (const key of BRIDGE_SYSCTLS) {
+    if (key.endsWith('ip6tables') && !hasIpv6()) continue;
+    if (readFileSync(sysctlPath(key), 'utf8').trim() === '1') continue;
+    log.warn({ key }, 'bridged traffic bypassed iptables; setting it to 1');
+    await run(['sysctl', '-w', `${key}=1`], { timeoutMs: TIMEOUT_MS });
+  }
+}
+
+export function createFirewall(opts: { log: Logger }): Firewall {
+  const { log } = opts;
+  const families = () => (hasIpv6() ? (['IPv4', 'IPv6'] as const) : (['IPv4'] as const));
+  const state = async (family: 'IPv4' | 'IPv6') => parseNuboFilterState((await run([TOOLS[family].save, '-t', 'filter'], { timeoutMs: TIMEOUT_MS })).stdout);
+  const restore = (family: 'IPv4' | 'IPv6', input: string) => run([TOOLS[family].restore, '--noflush'], { input, timeoutMs: TIMEOUT_MS });
+  // One apply or clear at a time: each reads the current chains before it writes.
+  let queue: Promise<unknown> = Promise.resolve();
+  const serial = <T>(fn: () => Promise<T>): Promise<T> => {
+    const next = queue.then(fn, fn);
+    queue = next.catch(() => undefined);
+    return next;
+  };
+
+  return {
+    apply: (ports: readonly PortFilter[]) => serial(async () => {
+      checkPortFilters(ports); // a bad value is refused before anything is loaded
+      await ensureBridgeNetfilter(log);
+      // Anti-spoofing first: a new port is never filtered by iptables without it.
+      await run(['nft', '-f', '-'], { input: renderAntispoof(ports), timeoutMs: TIMEOUT_MS });
+      for (const family of families()) await restore(family, renderFilterTable(ports, family, await state(family)));
+      log.debug({ ports: ports.length, filtered: ports.filter((p) => p.portSecurityEnabled).length }, 'security groups applied');
+    }),
+    clear: () => serial(async () => {
+      for (const family of families()) {
+        const input = renderFilterCleanup(await state(family));
+        if (input) await restore(family, input);
+      }
+      await run(['nft', '-f', '-'], { input: renderAntispoof([]), timeoutMs: TIMEOUT_MS });
+      log.debug({ table: ANTISPOOF_TABLE }, 'security groups removed from the host');
+    }),
+  };
+}

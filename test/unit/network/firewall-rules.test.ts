@@ -1,0 +1,141 @@
+// Golden tests of the security group renderers: the iptables-restore input (IPv4 and IPv6)
+// and the nft anti-spoofing script for a fixed set of ports, plus the cases that change them.
+// The expected text is in test/golden/network/; NUBO_UPDATE_GOLDEN=1 rewrites it after a
+// deliberate change (then read the diff).
+import assert from 'node:assert/strict';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { BadPortFilter, checkPortFilters, linkLocalOf } from '../../../src/agents/network/firewall/addresses.ts';
+import { renderAntispoof } from '../../../src/agents/network/firewall/antispoof-rules.ts';
+import { EMPTY_STATE, parseNuboFilterState, renderFilterCleanup, renderFilterTable, ruleMatches } from '../../../src/agents/network/firewall/iptables-rules.ts';
+import type { FilterRule, PortFilter } from '../../../src/agents/network/firewall/types.ts';
+import { portTap } from '../../../src/agents/network/names.ts';
+
+const GOLDEN = join(import.meta.dirname, '../../golden/network');
+function golden(name: string, actual: string): void {
+  const file = join(GOLDEN, name);
+  if (process.env.NUBO_UPDATE_GOLDEN === '1' || !existsSync(file)) writeFileSync(file, actual);
+  assert.equal(actual, readFileSync(file, 'utf8'), `${name} differs from the golden file`);
+}
+
+const rule = (over: Partial<FilterRule>): FilterRule => ({ direction: 'ingress', ethertype: 'IPv4', protocol: null, portMin: null, portMax: null, remoteIpPrefix: null, remoteIps: null, ...over });
+const A = '3f2a9c10-5b7e-4d1a-9c3e-0a1b2c3d4e5f';
+const B = '8e4d2b70-1c9f-4e3a-8b6d-5f4e3d2c1b0a';
+const C = 'c0ffee00-aaaa-4bbb-8ccc-dddddddddddd';
+
+/** A default-group port with SSH from a prefix, a remote-group rule, ICMP type/code and a port range. */
+export const FIXTURE: PortFilter[] = [
+  {
+    portId: B, device: portTap(B), mac: 'fa:16:3e:00:00:0b', ips: ['10.0.0.11', '2001:db8::b'], allowedAddressPairs: [], portSecurityEnabled: true,
+    rules: [
+      rule({ direction: 'egress' }),
+      rule({ direction: 'egress', ethertype: 'IPv6' }),
+      rule({ remoteIps: ['10.0.0.10', '10.0.0.11', '2001:db8::a'] }),
+      rule({ ethertype: 'IPv6', remoteIps: ['10.0.0.10', '2001:db8::a', '2001:db8::b'] }),
+    ],
+  },
+  {
+    portId: A, device: portTap(A), mac: 'fa:16:3e:00:00:0a', ips: ['10.0.0.10'], portSecurityEnabled: true,
+    allowedAddressPairs: [{ ip: '10.0.0.100' }, { ip: '192.168.5.0/24', mac: 'fa:16:3e:00:00:ff' }],
+    rules: [
+      rule({ direction: 'egress' }),
+      rule({ protocol: 'tcp', portMin: 22, portMax: 22, remoteIpPrefix: '203.0.113.0/24' }),
+      rule({ protocol: 'tcp', portMin: 22, portMax: 22, remoteIpPrefix: '203.0.113.0/24' }), // same rule from a second group
+      rule({ protocol: 'udp', portMin: 5000, portMax: 5100 }),
+      rule({ protocol: 'icmp', portMin: 8, portMax: 0, remoteIpPrefix: '0.0.0.0/0' }),
+      rule({ protocol: '47' }),
+      rule({ protocol: 'udplite', portMin: 9, portMax: 9 }),
+      rule({ ethertype: 'IPv6', protocol: 'icmp', portMin: 128, portMax: null }),
+      rule({ direction: 'egress', protocol: 'tcp', portMin: 443, portMax: 443, remoteIpPrefix: '198.51.100.7' }),
+    ],
+  },
+  { portId: C, device: portTap(C), mac: 'fa:16:3e:00:00:0c', ips: ['10.0.0.12'], allowedAddressPairs: [], portSecurityEnabled: false, rules: [] },
+];
+
+describe('security group iptables rules', () => {
+  it('renders the whole Nubo filter table for a fresh host (IPv4 and IPv6 golden files)', () => {
+    golden('firewall-ipv4.rules', renderFilterTable(FIXTURE, 'IPv4', EMPTY_STATE));
+    golden('firewall-ipv6.rules', renderFilterTable(FIXTURE, 'IPv6', EMPTY_STATE));
+  });
+
+  it('puts each filtered port in FORWARD, sg-chain and INPUT, ingress before egress, open ports after', () => {
+    const text = renderFilterTable(FIXTURE, 'IPv4', EMPTY_STATE);
+    const lines = text.split('\n');
+    const idx = (re: RegExp) => lines.findIndex((l) => re.test(l));
+    assert.ok(idx(/^-A nubo-FORWARD .*tapc0ffee00aaa.* -j ACCEPT$/) > idx(/^-A nubo-FORWARD .*tap8e4d2b701c9.*-j nubo-sg-chain$/));
+    assert.match(text, /^-A nubo-sg-chain -m physdev --physdev-out tap3f2a9c105b7 --physdev-is-bridged -j nubo-i3f2a9c105b7$/m);
+    assert.match(text, /^-A nubo-INPUT -m physdev --physdev-in tap3f2a9c105b7 -j nubo-o3f2a9c105b7$/m);
+    assert.doesNotMatch(text, /nubo-[io]c0ffee00aaa/, 'a port without port security has no chains');
+    assert.equal(lines.filter((l) => l === '-A nubo-i3f2a9c105b7 -s 203.0.113.0/24 -p tcp -m tcp --dport 22 -j RETURN').length, 1, 'duplicate rules are rendered once');
+    assert.match(text, /^-I FORWARD 1 -j nubo-FORWARD$/m);
+    assert.match(text, /^-I INPUT 1 -j nubo-INPUT$/m);
+    for (const chain of text.split('\n').filter((l) => l.startsWith(':')).map((l) => l.slice(1).split(' ')[0] as string)) assert.ok(chain.length <= 28, chain);
+  });
+
+  it('expands a remote group to its members of the rule family, leaving out the port itself', () => {
+    const members = rule({ remoteIps: ['10.0.0.10', '10.0.0.11', '2001:db8::a'], protocol: 'tcp', portMin: 80, portMax: 81 });
+    assert.deepEqual(ruleMatches(members, 'IPv4', ['10.0.0.11']), [['-s', '10.0.0.10', '-p', 'tcp', '-m', 'tcp', '--dport', '80:81']]);
+    assert.deepEqual(ruleMatches({ ...members, remoteIps: [] }, 'IPv4', []), [], 'an empty group matches nothing');
+    assert.deepEqual(ruleMatches(rule({ direction: 'egress', remoteIpPrefix: '10.1.0.0/16' }), 'IPv4', []), [['-d', '10.1.0.0/16']]);
+    assert.deepEqual(ruleMatches(rule({ protocol: '6', portMin: 22, portMax: 22 }), 'IPv4', []), [['-p', 'tcp', '-m', 'tcp', '--dport', '22']]);
+    assert.deepEqual(ruleMatches(rule({ protocol: 'ipv6-icmp' }), 'IPv4', []), [], 'an IPv6-only protocol never reaches iptables');
+    assert.deepEqual(ruleMatches(rule({ protocol: 'vrrp' }), 'IPv4', []), [['-p', '112']], 'names iptables may not know go as numbers');
+    assert.deepEqual(ruleMatches(rule({ protocol: 'any' }), 'IPv4', []), [[]]);
+  });
+
+  it('reads the Nubo part of iptables-save and removes stale chains and duplicate jumps', () => {
+    const save = ['# Generated by iptables-save', '*raw', ':nubo-x - [0:0]', 'COMMIT', '*filter', ':INPUT ACCEPT [0:0]', ':FORWARD ACCEPT [0:0]', ':DOCKER - [0:0]',
+      ':nubo-FORWARD - [0:0]', ':nubo-iold0000000 - [0:0]', '-A FORWARD -j nubo-FORWARD', '-A FORWARD -j nubo-FORWARD', '-A FORWARD -j DOCKER', 'COMMIT', ''].join('\n');
+    const state = parseNuboFilterState(save);
+    assert.deepEqual(state, { chains: ['nubo-FORWARD', 'nubo-iold0000000'], jumps: { FORWARD: 2, INPUT: 0 } });
+    const text = renderFilterTable([], 'IPv4', state);
+    assert.match(text, /^:nubo-iold0000000 - \[0:0\]\n[^]*^-X nubo-iold0000000\n-D FORWARD -j nubo-FORWARD\n-I INPUT 1 -j nubo-INPUT\nCOMMIT$/m);
+    assert.doesNotMatch(text, /DOCKER/);
+    assert.equal(renderFilterCleanup(state), ['*filter', '-D FORWARD -j nubo-FORWARD', '-D FORWARD -j nubo-FORWARD', ':nubo-FORWARD - [0:0]', ':nubo-iold0000000 - [0:0]',
+      '-X nubo-FORWARD', '-X nubo-iold0000000', 'COMMIT', ''].join('\n'));
+    assert.equal(renderFilterCleanup(EMPTY_STATE), '', 'nothing to remove, nothing to run');
+  });
+});
+
+describe('anti-spoofing bridge table', () => {
+  it('renders the whole table as one nft transaction (golden file)', () => {
+    golden('firewall-antispoof.nft', renderAntispoof(FIXTURE));
+  });
+
+  it('only deletes the table when no port is filtered', () => {
+    assert.equal(renderAntispoof([FIXTURE[2] as PortFilter]), 'table bridge nubo_antispoof\ndelete table bridge nubo_antispoof\n');
+  });
+
+  it('lets a port without addresses send anything from its own MAC only', () => {
+    const text = renderAntispoof([{ ...(FIXTURE[0] as PortFilter), ips: [] }]);
+    assert.match(text, /ether saddr fa:16:3e:00:00:0b ether type \{ ip, ip6 \} accept/);
+    assert.doesNotMatch(text, /ip saddr \{/);
+  });
+
+  it('derives the link-local address from the MAC (EUI-64)', () => {
+    assert.equal(linkLocalOf('fa:16:3e:00:00:0a'), 'fe80::f816:3eff:fe00:a');
+    assert.equal(linkLocalOf('02:00:00:ab:cd:ef'), 'fe80::0:ff:feab:cdef');
+  });
+});
+
+describe('port filter checks', () => {
+  const good = FIXTURE[1] as PortFilter;
+  const bad: [string, Partial<PortFilter>][] = [
+    ['a MAC', { mac: 'fa:16:3e:00:00' }],
+    ['an address with a newline', { ips: ['10.0.0.1\n-A FORWARD -j ACCEPT'] }],
+    ['a CIDR as fixed IP', { ips: ['10.0.0.0/24'] }],
+    ['a prefix length', { allowedAddressPairs: [{ ip: '10.0.0.0/33' }] }],
+    ['a device', { device: 'eth0' }],
+    ['a rule prefix', { rules: [rule({ remoteIpPrefix: '10.0.0.0/8 -j ACCEPT' })] }],
+    ['a protocol', { rules: [rule({ protocol: 'tcp -j ACCEPT' })] }],
+    ['a port', { rules: [rule({ protocol: 'tcp', portMin: 70000, portMax: 70000 })] }],
+  ];
+  for (const [what, over] of bad) {
+    it(`refuses ${what}`, () => assert.throws(() => checkPortFilters([{ ...good, ...over }]), BadPortFilter));
+  }
+  it('refuses one device for two ports and accepts the fixture', () => {
+    assert.throws(() => checkPortFilters([good, { ...good, portId: 'other' }]), /given for two ports/);
+    checkPortFilters(FIXTURE);
+  });
+});
