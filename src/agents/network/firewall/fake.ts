@@ -21,7 +21,11 @@ export function createFakeFirewall(): FakeFirewall {
     get applied() { return applied; },
     filtered: (device) => ports.find((p) => p.device === device && p.portSecurityEnabled),
     apply: (next) => {
-      checkPortFilters(next);
+      try {
+        checkPortFilters(next);
+      } catch (e) {
+        return Promise.reject(e as Error);
+      }
       ports = structuredClone([...next]);
       applied++;
       return Promise.resolve();

@@ -1,0 +1,145 @@
+// System test of security groups on the real kernel: a bridge named like a network's and three
+// "VMs" (namespaces nubo-tfa/-tfb/-tfc), each behind a veth whose root end is named like a
+// port's tap. Proves the rules filter for real (ping and `busybox nc` that pass or are
+// blocked), that a new rule works as soon as apply returns without touching the VMs, remote
+// group rules, and the anti-spoofing table (a foreign source address or MAC is dropped, an
+// allowed address pair passes). Then the shared firewall contract on the host, and clear()
+// leaves nothing of Nubo's in iptables-save or nft's ruleset. Needs root.
+import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { createFirewall } from '../../src/agents/network/firewall/iptables-driver.ts';
+import type { FilterRule, PortFilter } from '../../src/agents/network/firewall/types.ts';
+import { networkBridge, portTap } from '../../src/agents/network/names.ts';
+import { createLogger } from '../../src/core/logger.ts';
+import { deleteLink, deleteNamespace, ensureBridge, ensureNamespace, ensureVeth, inNamespace, ip, setAddresses } from '../../src/host/ip.ts';
+import { run, spawnDetached } from '../../src/host/run.ts';
+import { firewallContract } from '../support/firewall-contract.ts';
+
+const rule = (over: Partial<FilterRule>): FilterRule => ({ direction: 'ingress', ethertype: 'IPv4', protocol: null, portMin: null, portMax: null, remoteIpPrefix: null, remoteIps: null, ...over });
+const EGRESS_ALL = rule({ direction: 'egress' });
+const ICMP_IN = rule({ protocol: 'icmp' });
+const SSH_IN = rule({ protocol: 'tcp', portMin: 22, portMax: 22 });
+
+type Vm = { ns: string; dev: string; portId: string; tap: string; mac: string; ip: string };
+const vm = (name: string, n: number): Vm => {
+  const portId = randomUUID();
+  return { ns: `nubo-tf${name}`, dev: `ns-tf${name}0`, portId, tap: portTap(portId), mac: `fa:16:3e:00:99:0${n}`, ip: `10.99.0.${10 + n}` };
+};
+
+/** Everything Nubo's firewall could have left on the host. */
+async function nuboLeftovers(): Promise<string[]> {
+  const texts = [(await run(['iptables-save'])).stdout, (await run(['ip6tables-save'])).stdout, (await run(['nft', 'list', 'ruleset'])).stdout];
+  return texts.flatMap((t) => t.split('\n')).filter((l) => /nubo/i.test(l));
+}
+
+describe('security groups on the host (iptables + nftables bridge table)', () => {
+  const firewall = createFirewall({ log: createLogger('silent') });
+  const bridge = networkBridge(randomUUID());
+  const [a, b, c] = [vm('a', 1), vm('b', 2), vm('c', 3)] as [Vm, Vm, Vm];
+  const pids: number[] = [];
+  let logDir = '';
+
+  const port = (v: Vm, rules: FilterRule[], over: Partial<PortFilter> = {}): PortFilter =>
+    ({ portId: v.portId, device: v.tap, mac: v.mac, ips: [v.ip], allowedAddressPairs: [], portSecurityEnabled: true, rules, ...over });
+  const ping = async (from: Vm, to: Vm, source?: string) =>
+    (await inNamespace(from.ns, ['busybox', 'ping', '-c', '1', '-W', '2', ...(source ? ['-I', source] : []), to.ip], { check: false })).code === 0;
+  /** A TCP connection to `to`:22 (stdin closed at once): exit 0 once the listener accepted it. */
+  const ssh = async (from: Vm, to: Vm) =>
+    (await inNamespace(from.ns, ['busybox', 'nc', '-w', '2', to.ip, '22'], { check: false, input: '' })).code === 0;
+  const spoofDrops = async (v: Vm) => Number(/counter packets (\d+)/.exec((await run(['nft', 'list', 'chain', 'bridge', 'nubo_antispoof', `port-${v.tap}`])).stdout)?.[1] ?? -1);
+
+  async function removeAll(): Promise<void> {
+    for (const pid of pids.splice(0)) {
+      try { process.kill(pid); } catch { /* already gone */ }
+    }
+    for (const v of [a, b, c]) {
+      await deleteNamespace(v.ns);
+      await deleteLink(null, v.tap);
+    }
+    await deleteLink(null, bridge);
+  }
+
+  before(async () => {
+    logDir = mkdtempSync(join(tmpdir(), 'nubo-fw-'));
+    await removeAll();
+    await ensureBridge(bridge, 1500);
+    for (const v of [a, b, c]) {
+      await ensureNamespace(v.ns);
+      await ensureVeth(v.tap, v.ns, v.dev, { bridge, mtu: 1500, mac: v.mac });
+      await setAddresses(v.ns, v.dev, [`${v.ip}/24`]);
+    }
+    // The "SSH server" in B: accepts every connection (-ll) and closes it at once.
+    pids.push(spawnDetached(['ip', 'netns', 'exec', b.ns, 'busybox', 'nc', '-ll', '-p', '22', '-e', '/bin/true'], join(logDir, 'nc.log')));
+  });
+
+  after(async () => {
+    await firewall.clear();
+    await removeAll();
+    rmSync(logDir, { recursive: true, force: true });
+  });
+
+  it('a default-group-like policy: ping passes, TCP 22 is blocked; a new SSH rule works as soon as apply returns', async () => {
+    await firewall.apply([a, b, c].map((v) => port(v, [EGRESS_ALL, ICMP_IN])));
+    assert.ok(await ping(a, b), 'A pings B (ICMP ingress allowed)');
+    assert.equal(await ssh(a, b), false, 'no TCP 22 ingress rule: the connection is blocked');
+    // The listener is there: with the rule the same connection succeeds, on the first try.
+    await firewall.apply([a, b, c].map((v) => port(v, [EGRESS_ALL, ICMP_IN, SSH_IN])));
+    assert.ok(await ssh(a, b), 'with the TCP 22 rule the connection works');
+  });
+
+  it('a remote-group rule lets in only the group members', async () => {
+    const fromGroup = rule({ protocol: 'tcp', portMin: 22, portMax: 22, remoteIps: [a.ip, b.ip] });
+    await firewall.apply([port(a, [EGRESS_ALL]), port(b, [EGRESS_ALL, ICMP_IN, fromGroup]), port(c, [EGRESS_ALL])]);
+    assert.ok(await ssh(a, b), 'A is a member: allowed');
+    assert.ok(await ping(c, b), 'C reaches B at all');
+    assert.equal(await ssh(c, b), false, 'C is not a member: blocked');
+  });
+
+  it('drops a spoofed source address or MAC in the bridge table; an allowed address pair passes', async () => {
+    const spoofed = '10.99.0.50';
+    const ports = (pairs: PortFilter['allowedAddressPairs']) => [port(a, [EGRESS_ALL, ICMP_IN], { allowedAddressPairs: pairs }), port(b, [EGRESS_ALL, ICMP_IN]), port(c, [EGRESS_ALL])];
+    await ip(a.ns, ['addr', 'add', `${spoofed}/24`, 'dev', a.dev]);
+    await firewall.apply(ports([]));
+    assert.equal(await ping(a, b, spoofed), false, 'a source address that is not the port\'s is dropped');
+    assert.ok((await spoofDrops(a)) > 0, 'by the anti-spoofing table');
+    assert.ok(await ping(a, b), 'the port\'s own address still passes');
+
+    await ip(a.ns, ['link', 'set', a.dev, 'address', 'fa:16:3e:00:99:77']);
+    try {
+      assert.equal(await ping(a, b), false, 'a foreign source MAC is dropped');
+    } finally {
+      await ip(a.ns, ['link', 'set', a.dev, 'address', a.mac]);
+    }
+
+    await firewall.apply(ports([{ ip: spoofed }]));
+    assert.ok(await ping(a, b, spoofed), 'an allowed address pair may be sent from');
+    assert.equal(await spoofDrops(a), 0);
+  });
+
+  it('a port with port security off is not filtered', async () => {
+    await firewall.apply([port(a, [EGRESS_ALL]), port(b, [], { portSecurityEnabled: false })]);
+    assert.ok(await ssh(a, b), 'no ingress rule, yet B takes the connection');
+  });
+
+  describe('the firewall contract on the host', () => {
+    firewallContract(() => ({
+      firewall,
+      filteredDevices: async () => {
+        const chains = (await run(['iptables-save', '-t', 'filter'])).stdout.split('\n').map((l) => /^:nubo-i(\S+) /.exec(l)?.[1]).filter((x) => x !== undefined);
+        return chains.map((rest) => `tap${rest}`);
+      },
+    }));
+  });
+
+  it('clear() removes every Nubo chain, jump and table', async () => {
+    await firewall.apply([a, b, c].map((v) => port(v, [EGRESS_ALL, ICMP_IN])));
+    assert.ok((await nuboLeftovers()).length > 0);
+    await firewall.clear();
+    assert.deepEqual(await nuboLeftovers(), []);
+    assert.ok(await ping(a, b), 'the bridge forwards again unfiltered');
+  });
+});
