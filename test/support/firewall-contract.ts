@@ -11,7 +11,7 @@ import { portTap } from '../../src/agents/network/names.ts';
 export type FirewallUnderTest = {
   firewall: Firewall;
   /** The devices whose traffic is filtered now, as the implementation shows it. */
-  filteredDevices(): Promise<string[]>;
+  filteredDevices: () => Promise<string[]>;
 };
 
 const egressAll: FilterRule = { direction: 'egress', ethertype: 'IPv4', protocol: null, portMin: null, portMax: null, remoteIpPrefix: null, remoteIps: null };

@@ -20,16 +20,13 @@ export function createFakeFirewall(): FakeFirewall {
     get ports() { return ports; },
     get applied() { return applied; },
     filtered: (device) => ports.find((p) => p.device === device && p.portSecurityEnabled),
-    apply: (next) => {
-      try {
-        checkPortFilters(next);
-      } catch (e) {
-        return Promise.reject(e as Error);
-      }
+    // A refused port rejects (as the real apply does) rather than throwing.
+    apply: (next) => new Promise<void>((resolve) => {
+      checkPortFilters(next);
       ports = structuredClone([...next]);
       applied++;
-      return Promise.resolve();
-    },
+      resolve();
+    }),
     clear: () => {
       ports = [];
       return Promise.resolve();
