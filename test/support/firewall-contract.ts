@@ -18,7 +18,7 @@ const egressAll: FilterRule = { direction: 'egress', ethertype: 'IPv4', protocol
 
 export function contractPort(n: number, portSecurityEnabled = true): PortFilter {
   const portId = randomUUID();
-  return { portId, device: portTap(portId), mac: `fa:16:3e:00:01:${n.toString(16).padStart(2, '0')}`, ips: [`10.98.0.${n}`], allowedAddressPairs: [], portSecurityEnabled, rules: [egressAll] };
+  return { portId, networkId: '00000000-0000-4000-8000-000000000098', device: portTap(portId), mac: `fa:16:3e:00:01:${n.toString(16).padStart(2, '0')}`, ips: [`10.98.0.${n}`], allowedAddressPairs: [], portSecurityEnabled, rules: [egressAll] };
 }
 
 export function firewallContract(make: () => FirewallUnderTest): void {

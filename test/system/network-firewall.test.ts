@@ -1,17 +1,19 @@
-// System test of security groups on the real kernel: a bridge named like a network's and three
-// "VMs" (namespaces nubo-tfa/-tfb/-tfc), each behind a veth whose root end is named like a
-// port's tap. Proves the rules filter for real (ping and `busybox nc` that pass or are
-// blocked), that a new rule works as soon as apply returns without touching the VMs, remote
-// group rules, and the anti-spoofing table (a foreign source address or MAC is dropped, an
-// allowed address pair passes). Then the shared firewall contract on the host, and clear()
+// System test of security groups on the real kernel: two bridges named like networks' and five
+// "VMs" (namespaces nubo-tfa…-tfe), each behind a veth whose root end is named like a port's
+// tap; the second network reuses the first's addresses. Proves the rules filter for real (ping
+// and `busybox nc` that pass or are blocked), that a new rule works as soon as apply returns
+// without touching the VMs, remote group rules, the anti-spoofing table (a foreign source
+// address or MAC is dropped, an allowed address pair passes) and conntrack zones per network. Then the shared firewall contract on the host, and clear()
 // leaves nothing of Nubo's in iptables-save or nft's ruleset. Needs root.
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { ANTISPOOF_TABLE } from '../../src/agents/network/firewall/antispoof-rules.ts';
 import { createFirewall } from '../../src/agents/network/firewall/iptables-driver.ts';
+import { FIREWALL_CHAIN } from '../../src/agents/network/firewall/iptables-rules.ts';
 import type { FilterRule, PortFilter } from '../../src/agents/network/firewall/types.ts';
 import { networkBridge, portTap } from '../../src/agents/network/names.ts';
 import { createLogger } from '../../src/core/logger.ts';
@@ -23,28 +25,40 @@ const rule = (over: Partial<FilterRule>): FilterRule => ({ direction: 'ingress',
 const EGRESS_ALL = rule({ direction: 'egress' });
 const ICMP_IN = rule({ protocol: 'icmp' });
 const SSH_IN = rule({ protocol: 'tcp', portMin: 22, portMax: 22 });
+/** Prints each UDP datagram to the port in argv[1]. */
+const UDP_LISTEN = 'import socket,sys\ns=socket.socket(socket.AF_INET,socket.SOCK_DGRAM)\ns.bind(("0.0.0.0",int(sys.argv[1])))\nwhile True: print(s.recv(100).decode(),flush=True)';
+/** Sends argv[4] from port argv[1] to argv[2]:argv[3]. */
+const UDP_SEND = 'import socket,sys\ns=socket.socket(socket.AF_INET,socket.SOCK_DGRAM)\ns.bind(("0.0.0.0",int(sys.argv[1])))\ns.sendto(sys.argv[4].encode(),(sys.argv[2],int(sys.argv[3])))';
 
-type Vm = { ns: string; dev: string; portId: string; tap: string; mac: string; ip: string };
-const vm = (name: string, n: number): Vm => {
+type Vm = { ns: string; dev: string; portId: string; networkId: string; tap: string; mac: string; ip: string };
+const vm = (name: string, networkId: string, n: number, host: number): Vm => {
   const portId = randomUUID();
-  return { ns: `nubo-tf${name}`, dev: `ns-tf${name}0`, portId, tap: portTap(portId), mac: `fa:16:3e:00:99:0${n}`, ip: `10.99.0.${10 + n}` };
+  return { ns: `nubo-tf${name}`, dev: `ns-tf${name}0`, portId, networkId, tap: portTap(portId), mac: `fa:16:3e:00:99:0${n}`, ip: `10.99.0.${host}` };
 };
 
-/** Everything Nubo's firewall could have left on the host. */
-async function nuboLeftovers(): Promise<string[]> {
+/**
+ * Everything Nubo's firewall could have left on the host: its chains and jumps in iptables-save
+ * (whose nft backend also lists them in `nft list ruleset`) and its bridge table. Other Nubo
+ * tests may run beside this one, so other `nubo` names are not counted.
+ */
+async function firewallLeftovers(): Promise<string[]> {
   const texts = [(await run(['iptables-save'])).stdout, (await run(['ip6tables-save'])).stdout, (await run(['nft', 'list', 'ruleset'])).stdout];
-  return texts.flatMap((t) => t.split('\n')).filter((l) => /nubo/i.test(l));
+  const ours = (word: string) => FIREWALL_CHAIN.test(word) || word === ANTISPOOF_TABLE;
+  return texts.flatMap((t) => t.split('\n')).filter((l) => l.split(/[\s:]+/).some(ours));
 }
 
 describe('security groups on the host (iptables + nftables bridge table)', () => {
   const firewall = createFirewall({ log: createLogger('silent') });
-  const bridge = networkBridge(randomUUID());
-  const [a, b, c] = [vm('a', 1), vm('b', 2), vm('c', 3)] as [Vm, Vm, Vm];
+  const [net1, net2] = [randomUUID(), randomUUID()];
+  const [a, b, c] = [vm('a', net1, 1, 11), vm('b', net1, 2, 12), vm('c', net1, 3, 13)] as [Vm, Vm, Vm];
+  // A second network (another project's) with the same addresses as A and B.
+  const [a2, b2] = [vm('d', net2, 4, 11), vm('e', net2, 5, 12)] as [Vm, Vm];
+  const vms = [a, b, c, a2, b2];
   const pids: number[] = [];
   let logDir = '';
 
   const port = (v: Vm, rules: FilterRule[], over: Partial<PortFilter> = {}): PortFilter =>
-    ({ portId: v.portId, device: v.tap, mac: v.mac, ips: [v.ip], allowedAddressPairs: [], portSecurityEnabled: true, rules, ...over });
+    ({ portId: v.portId, networkId: v.networkId, device: v.tap, mac: v.mac, ips: [v.ip], allowedAddressPairs: [], portSecurityEnabled: true, rules, ...over });
   const ping = async (from: Vm, to: Vm, source?: string) =>
     (await inNamespace(from.ns, ['busybox', 'ping', '-c', '1', '-W', '2', ...(source ? ['-I', source] : []), to.ip], { check: false })).code === 0;
   /** A TCP connection to `to`:22 (stdin closed at once): exit 0 once the listener accepted it. */
@@ -56,20 +70,21 @@ describe('security groups on the host (iptables + nftables bridge table)', () =>
     for (const pid of pids.splice(0)) {
       try { process.kill(pid); } catch { /* already gone */ }
     }
-    for (const v of [a, b, c]) {
-      await deleteNamespace(v.ns);
+    for (const v of vms) {
+      // The root end first: a namespace's veth goes away asynchronously after the namespace.
       await deleteLink(null, v.tap);
+      await deleteNamespace(v.ns);
     }
-    await deleteLink(null, bridge);
+    for (const net of [net1, net2]) await deleteLink(null, networkBridge(net));
   }
 
   before(async () => {
     logDir = mkdtempSync(join(tmpdir(), 'nubo-fw-'));
     await removeAll();
-    await ensureBridge(bridge, 1500);
-    for (const v of [a, b, c]) {
+    for (const net of [net1, net2]) await ensureBridge(networkBridge(net), 1500);
+    for (const v of vms) {
       await ensureNamespace(v.ns);
-      await ensureVeth(v.tap, v.ns, v.dev, { bridge, mtu: 1500, mac: v.mac });
+      await ensureVeth(v.tap, v.ns, v.dev, { bridge: networkBridge(v.networkId), mtu: 1500, mac: v.mac });
       await setAddresses(v.ns, v.dev, [`${v.ip}/24`]);
     }
     // The "SSH server" in B: accepts every connection (-ll) and closes it at once.
@@ -125,6 +140,32 @@ describe('security groups on the host (iptables + nftables bridge table)', () =>
     assert.ok(await ssh(a, b), 'no ingress rule, yet B takes the connection');
   });
 
+  it('keeps conntrack apart per network: a reply-shaped packet in another network with the same addresses is not "established"', async () => {
+    const udpIn = (port: number) => rule({ protocol: 'udp', portMin: port, portMax: port });
+    const ports = (a2Rules: FilterRule[]) => [port(a, [EGRESS_ALL]), port(b, [EGRESS_ALL, udpIn(5353)]), port(a2, [EGRESS_ALL, ...a2Rules]), port(b2, [EGRESS_ALL])];
+    await firewall.apply(ports([]));
+    const log = join(logDir, 'a2-udp.log');
+    // busybox nc has no UDP: Python's sockets do both ends.
+    pids.push(spawnDetached(['ip', 'netns', 'exec', a2.ns, 'python3', '-c', UDP_LISTEN, '5000'], log));
+    const udp = (from: Vm, to: Vm, sport: number, dport: number, text: string) => inNamespace(from.ns, ['python3', '-c', UDP_SEND, String(sport), to.ip, String(dport), text]);
+    // Network 1: A (10.99.0.11:5000) → B (10.99.0.12:5353), allowed; conntrack now holds it.
+    await udp(a, b, 5000, 5353, 'hello');
+    // Network 2: B2 (10.99.0.12:5353) → A2 (10.99.0.11:5000) looks like B's answer to A. A2
+    // allows no UDP in, so only a shared conntrack entry could let it through.
+    await udp(b2, a2, 5353, 5000, 'crossed-networks');
+    // Then the same from B2 with a rule that allows it: proves the listener hears B2.
+    await firewall.apply(ports([udpIn(5000)]));
+    await udp(b2, a2, 5353, 5000, 'allowed');
+    const deadline = Date.now() + 10_000;
+    let heard = '';
+    while (!heard.includes('allowed') && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 100));
+      heard = readFileSync(log, 'utf8');
+    }
+    assert.match(heard, /allowed/, 'A2 hears B2 once a rule allows it');
+    assert.doesNotMatch(heard, /crossed-networks/, 'the packet before the rule was dropped');
+  });
+
   describe('the firewall contract on the host', () => {
     firewallContract(() => ({
       firewall,
@@ -137,9 +178,9 @@ describe('security groups on the host (iptables + nftables bridge table)', () =>
 
   it('clear() removes every Nubo chain, jump and table', async () => {
     await firewall.apply([a, b, c].map((v) => port(v, [EGRESS_ALL, ICMP_IN])));
-    assert.ok((await nuboLeftovers()).length > 0);
+    assert.ok((await firewallLeftovers()).length > 0);
     await firewall.clear();
-    assert.deepEqual(await nuboLeftovers(), []);
+    assert.deepEqual(await firewallLeftovers(), []);
     assert.ok(await ping(a, b), 'the bridge forwards again unfiltered');
   });
 });

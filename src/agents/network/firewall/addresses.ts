@@ -6,8 +6,9 @@ import { isIP } from 'node:net';
 import type { Ethertype, PortFilter } from './types.ts';
 
 const MAC = /^[0-9a-f]{2}(:[0-9a-f]{2}){5}$/;
-const DEVICE = /^tap[A-Za-z0-9_-]{1,12}$/;
-const PORT_ID = /^[A-Za-z0-9-]{1,64}$/;
+/** names.ts portTap: "tap" and 11 hex digits of the port id. */
+const DEVICE = /^tap[0-9a-f]{11}$/;
+const ID = /^[A-Za-z0-9-]{1,64}$/;
 
 export class BadPortFilter extends Error {}
 
@@ -41,7 +42,8 @@ export function linkLocalOf(mac: string): string {
 /** Checks everything of a port that ends up in a rule; throws BadPortFilter naming the port. */
 export function checkPortFilter(p: PortFilter): void {
   try {
-    if (!PORT_ID.test(p.portId)) throw new BadPortFilter(`bad port id ${JSON.stringify(p.portId)}`);
+    if (!ID.test(p.portId)) throw new BadPortFilter(`bad port id ${JSON.stringify(p.portId)}`);
+    if (!ID.test(p.networkId)) throw new BadPortFilter(`bad network id ${JSON.stringify(p.networkId)}`);
     if (!DEVICE.test(p.device)) throw new BadPortFilter(`bad device ${JSON.stringify(p.device)} (a tap name is expected)`);
     checkMac(p.mac);
     for (const ip of p.ips) if (ip.includes('/')) throw new BadPortFilter(`fixed IP ${ip} must be an address`); else familyOf(ip);

@@ -11,7 +11,7 @@ import type { Logger } from '../../../core/logger.ts';
 import { run } from '../../../host/run.ts';
 import { renderAntispoof, ANTISPOOF_TABLE } from './antispoof-rules.ts';
 import { checkPortFilters } from './addresses.ts';
-import { parseNuboFilterState, renderFilterCleanup, renderFilterTable } from './iptables-rules.ts';
+import { networkZones, parseNuboState, renderIptables, renderIptablesCleanup } from './iptables-rules.ts';
 import type { Firewall, PortFilter } from './types.ts';
 
 const TIMEOUT_MS = 30_000;
@@ -42,7 +42,7 @@ export async function ensureBridgeNetfilter(log: Logger): Promise<void> {
 export function createFirewall(opts: { log: Logger }): Firewall {
   const { log } = opts;
   const families = () => (hasIpv6() ? (['IPv4', 'IPv6'] as const) : (['IPv4'] as const));
-  const state = async (family: 'IPv4' | 'IPv6') => parseNuboFilterState((await run([TOOLS[family].save, '-t', 'filter'], { timeoutMs: TIMEOUT_MS })).stdout);
+  const state = async (family: 'IPv4' | 'IPv6') => parseNuboState((await run([TOOLS[family].save], { timeoutMs: TIMEOUT_MS })).stdout);
   const restore = (family: 'IPv4' | 'IPv6', input: string) => run([TOOLS[family].restore, '--noflush'], { input, timeoutMs: TIMEOUT_MS });
   // One apply or clear at a time: each reads the current chains before it writes.
   let queue: Promise<unknown> = Promise.resolve();
@@ -58,12 +58,15 @@ export function createFirewall(opts: { log: Logger }): Firewall {
       await ensureBridgeNetfilter(log);
       // Anti-spoofing first: a new port is never filtered by iptables without it.
       await run(['nft', '-f', '-'], { input: renderAntispoof(ports), timeoutMs: TIMEOUT_MS });
-      for (const family of families()) await restore(family, renderFilterTable(ports, family, await state(family)));
+      const v4 = await state('IPv4');
+      // Zones are shared by both families: the IPv4 table keeps them across agent restarts.
+      const zones = networkZones(ports, v4.zones);
+      for (const family of families()) await restore(family, renderIptables(ports, family, family === 'IPv4' ? v4 : await state(family), zones));
       log.debug({ ports: ports.length, filtered: ports.filter((p) => p.portSecurityEnabled).length }, 'security groups applied');
     }),
     clear: () => serial(async () => {
       for (const family of families()) {
-        const input = renderFilterCleanup(await state(family));
+        const input = renderIptablesCleanup(await state(family));
         if (input) await restore(family, input);
       }
       await run(['nft', '-f', '-'], { input: renderAntispoof([]), timeoutMs: TIMEOUT_MS });

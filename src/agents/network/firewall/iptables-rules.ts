@@ -1,9 +1,10 @@
-// Security groups as iptables rules: the `*filter` content Nubo owns, rendered as
+// Security groups as iptables rules: the `*raw` and `*filter` content Nubo owns, rendered as
 // `iptables-restore --noflush` input (ip6tables-restore for IPv6). Pure: the driver reads the
-// current Nubo chains (parseNuboFilterState) and runs what these functions return, in one
-// transaction per table.
+// current Nubo chains (parseNuboState) and runs what these functions return.
 //
 // Layout (Neutron's iptables firewall driver, chains renamed nubo-*):
+//   raw PREROUTING -j nubo-PREROUTING: -i <network bridge> -j CT --zone <n>, a conntrack
+//                  zone per network (see networkZones)
 //   FORWARD    -j nubo-FORWARD (one jump, at the top)
 //   INPUT      -j nubo-INPUT   (traffic from a VM to the host itself)
 //   nubo-FORWARD   per filtered port: physdev-out tap (to the VM) and physdev-in tap (from it)
@@ -22,6 +23,7 @@
 // Remote groups: one rule per member address. ipset is not on the host, and sets outside the
 // iptables transaction would break its atomicity (a set must exist before a rule names it and
 // cannot go while one does); per-address rules are what Neutron does without ipset.
+import { networkBridge } from '../names.ts';
 import { familyOf, isAnyPrefix } from './addresses.ts';
 import type { Ethertype, FilterRule, PortFilter } from './types.ts';
 
@@ -29,30 +31,71 @@ export const FORWARD_CHAIN = 'nubo-FORWARD';
 export const INPUT_CHAIN = 'nubo-INPUT';
 export const SG_CHAIN = 'nubo-sg-chain';
 export const FALLBACK_CHAIN = 'nubo-sg-fallback';
+export const ZONE_CHAIN = 'nubo-PREROUTING';
 /** Every chain Nubo owns starts with this; nothing else on the host may. */
 export const CHAIN_PREFIX = 'nubo-';
-/** The builtin chains Nubo jumps from, and where to. */
-export const JUMPS = [['FORWARD', FORWARD_CHAIN], ['INPUT', INPUT_CHAIN]] as const;
+/**
+ * The chains that are the firewall's, so that apply and clear never remove a `nubo-` chain
+ * another part of Nubo made: the fixed ones and the per-port ones (tap names are portTap's).
+ */
+export const FIREWALL_CHAIN = /^nubo-(FORWARD|INPUT|sg-chain|sg-fallback|PREROUTING|[io][0-9a-f]{11})$/;
+/** Per table, the builtin chains Nubo jumps from, and where to. */
+export const JUMPS = {
+  raw: [['PREROUTING', ZONE_CHAIN]],
+  filter: [['FORWARD', FORWARD_CHAIN], ['INPUT', INPUT_CHAIN]],
+} as const satisfies Record<string, readonly (readonly [string, string])[]>;
+type Table = keyof typeof JUMPS;
+const TABLES = Object.keys(JUMPS) as Table[];
 
 /** A port's chain: i (ingress) or o (egress) + the tap name without "tap" (≤ 28 characters). */
 export const portChain = (direction: 'i' | 'o', device: string): string => `${CHAIN_PREFIX}${direction}${device.slice(3)}`;
 
-/** What of Nubo's is in a filter table now (from `iptables-save -t filter`). */
-export type NuboFilterState = { chains: string[]; jumps: Record<'FORWARD' | 'INPUT', number> };
+/** What of Nubo's is in a table now: its chains and how often each builtin jumps to Nubo's chain. */
+export type NuboTableState = { chains: string[]; jumps: Record<string, number> };
+/** Nubo's part of iptables-save: both tables, and the conntrack zone of each network bridge. */
+export type NuboIptablesState = { raw: NuboTableState; filter: NuboTableState; zones: Map<string, number> };
 
-export const EMPTY_STATE: NuboFilterState = { chains: [], jumps: { FORWARD: 0, INPUT: 0 } };
+export const emptyState = (): NuboIptablesState => ({ raw: { chains: [], jumps: {} }, filter: { chains: [], jumps: {} }, zones: new Map() });
 
-export function parseNuboFilterState(save: string): NuboFilterState {
-  const state: NuboFilterState = { chains: [], jumps: { FORWARD: 0, INPUT: 0 } };
-  let inFilter = false;
+/** Reads the firewall's chains, jumps and zones from `iptables-save` output (other chains are not looked at). */
+export function parseNuboState(save: string): NuboIptablesState {
+  const state = emptyState();
+  let table: Table | null = null;
   for (const line of save.split('\n')) {
-    if (line.startsWith('*')) inFilter = line === '*filter';
-    if (!inFilter) continue;
+    if (line.startsWith('*')) table = TABLES.find((t) => line === `*${t}`) ?? null;
+    if (table === null) continue;
+    const t = state[table];
     const chain = /^:(\S+) /.exec(line)?.[1];
-    if (chain?.startsWith(CHAIN_PREFIX)) state.chains.push(chain);
-    for (const [builtin, target] of JUMPS) if (line === `-A ${builtin} -j ${target}`) state.jumps[builtin]++;
+    if (chain !== undefined && FIREWALL_CHAIN.test(chain)) t.chains.push(chain);
+    for (const [builtin, target] of JUMPS[table]) if (line === `-A ${builtin} -j ${target}`) t.jumps[builtin] = (t.jumps[builtin] ?? 0) + 1;
+    const zone = table === 'raw' ? /^-A nubo-PREROUTING -i (\S+) .*-j CT --zone (\d+)$/.exec(line) : null;
+    if (zone) state.zones.set(zone[1] as string, Number(zone[2]));
   }
   return state;
+}
+
+/**
+ * A conntrack zone per network (bridge) with filtered ports: the one it has, or the lowest
+ * free one. Without zones, two networks with the same addresses share conntrack entries, and
+ * a packet in one could pass as "established" by a connection in the other.
+ */
+export function networkZones(ports: readonly PortFilter[], current: ReadonlyMap<string, number>): Map<string, number> {
+  const bridges = [...new Set(ports.filter((p) => p.portSecurityEnabled).map((p) => networkBridge(p.networkId)))].sort();
+  const zones = new Map<string, number>();
+  for (const b of bridges) {
+    const z = current.get(b);
+    if (z !== undefined) zones.set(b, z);
+  }
+  const used = new Set(zones.values());
+  let next = 1;
+  for (const b of bridges) {
+    if (zones.has(b)) continue;
+    while (used.has(next)) next++;
+    if (next > 65535) throw new Error('no free conntrack zone for another network');
+    zones.set(b, next);
+    used.add(next);
+  }
+  return zones;
 }
 
 /** IANA numbers of the protocol names Neutron accepts (security-group-rules.ts); iptables gets numbers for all but its built-in names, so no /etc/protocols is needed. */
@@ -156,24 +199,34 @@ function portRules(p: PortFilter, direction: 'ingress' | 'egress', family: Ether
 
 const byDevice = (a: PortFilter, b: PortFilter) => (a.device < b.device ? -1 : a.device > b.device ? 1 : 0);
 
-/** The chains Nubo wants for these ports (builtin jumps aside), in declaration order. */
+/** The filter chains Nubo wants for these ports (builtin jumps aside), in declaration order. */
 export function wantedChains(ports: readonly PortFilter[]): string[] {
   const filtered = ports.filter((p) => p.portSecurityEnabled).sort(byDevice);
   return [FORWARD_CHAIN, INPUT_CHAIN, SG_CHAIN, FALLBACK_CHAIN, ...filtered.flatMap((p) => [portChain('i', p.device), portChain('o', p.device)])];
 }
 
 /**
- * `iptables-restore --noflush` input making Nubo's part of the filter table exactly this:
- * declaring a chain flushes it, chains of ports that are gone are flushed and deleted, and the
- * jumps from FORWARD and INPUT are added once (or their duplicates removed).
+ * `iptables-restore --noflush` input making Nubo's part of the raw and filter tables exactly
+ * this: declaring a chain flushes it, chains of ports that are gone are flushed and deleted,
+ * and each builtin chain's jump is added once (or its duplicates removed).
  */
-export function renderFilterTable(ports: readonly PortFilter[], family: Ethertype, current: NuboFilterState): string {
+export function renderIptables(ports: readonly PortFilter[], family: Ethertype, current: NuboIptablesState, zones: ReadonlyMap<string, number>): string {
+  const raw: string[] = [];
+  for (const [bridge, zone] of [...zones].sort(([a], [b]) => (a < b ? -1 : 1))) raw.push(`-A ${ZONE_CHAIN} -i ${bridge} -j CT --zone ${zone}`);
+  return [...table('raw', [ZONE_CHAIN], raw, current.raw), ...table('filter', wantedChains(ports), filterRules(ports, family), current.filter), ''].join('\n');
+}
+
+/** One table's part: wanted and stale chains declared (so flushed), the rules, stale chains deleted, jumps fixed. */
+function table(name: Table, chains: string[], rules: string[], current: NuboTableState): string[] {
+  const stale = current.chains.filter((c) => !chains.includes(c));
+  return [`*${name}`, ...[...chains, ...stale].map((c) => `:${c} - [0:0]`), ...rules, ...stale.map((c) => `-X ${c}`), ...jumpLines(name, current, 1), 'COMMIT'];
+}
+
+function filterRules(ports: readonly PortFilter[], family: Ethertype): string[] {
   const sorted = [...ports].sort(byDevice);
   const filtered = sorted.filter((p) => p.portSecurityEnabled);
   const open = sorted.filter((p) => !p.portSecurityEnabled);
-  const chains = wantedChains(ports);
-  const stale = current.chains.filter((c) => !chains.includes(c));
-  const out = ['*filter', ...[...chains, ...stale].map((c) => `:${c} - [0:0]`)];
+  const out: string[] = [];
   const add = (chain: string, rule: string) => out.push(`-A ${chain} ${rule}`);
   for (const p of filtered) {
     add(FORWARD_CHAIN, `${physdev('out', p.device)} ${comment(`port ${p.portId}`)} -j ${SG_CHAIN}`);
@@ -193,25 +246,27 @@ export function renderFilterTable(ports: readonly PortFilter[], family: Ethertyp
   for (const p of filtered) add(INPUT_CHAIN, `${physdev('in', p.device, false)} -j ${portChain('o', p.device)}`);
   add(FALLBACK_CHAIN, `${comment('not allowed by any security group rule')} -j DROP`);
   for (const p of filtered) out.push(...portRules(p, 'ingress', family), ...portRules(p, 'egress', family));
-  for (const c of stale) out.push(`-X ${c}`);
-  out.push(...jumpLines(current, 1));
-  out.push('COMMIT', '');
-  return out.join('\n');
+  return out;
 }
 
 /** Brings each builtin chain's jump count to `want` (inserted at the top, where it sees traffic before the host's own rules). */
-function jumpLines(current: NuboFilterState, want: 0 | 1): string[] {
+function jumpLines(name: Table, current: NuboTableState, want: 0 | 1): string[] {
   const out: string[] = [];
-  for (const [builtin, target] of JUMPS) {
-    const have = current.jumps[builtin];
+  for (const [builtin, target] of JUMPS[name]) {
+    const have = current.jumps[builtin] ?? 0;
     for (let i = have; i < want; i++) out.push(`-I ${builtin} 1 -j ${target}`);
     for (let i = want; i < have; i++) out.push(`-D ${builtin} -j ${target}`);
   }
   return out;
 }
 
-/** Input removing everything of Nubo's from the filter table; '' when nothing is there. */
-export function renderFilterCleanup(current: NuboFilterState): string {
-  if (current.chains.length === 0 && current.jumps.FORWARD === 0 && current.jumps.INPUT === 0) return '';
-  return ['*filter', ...jumpLines(current, 0), ...current.chains.map((c) => `:${c} - [0:0]`), ...current.chains.map((c) => `-X ${c}`), 'COMMIT', ''].join('\n');
+/** Input removing everything of Nubo's from both tables; '' when nothing is there. */
+export function renderIptablesCleanup(current: NuboIptablesState): string {
+  const out: string[] = [];
+  for (const name of TABLES) {
+    const t = current[name];
+    const lines = [...jumpLines(name, t, 0), ...t.chains.map((c) => `:${c} - [0:0]`), ...t.chains.map((c) => `-X ${c}`)];
+    if (lines.length > 0) out.push(`*${name}`, ...lines, 'COMMIT');
+  }
+  return out.length === 0 ? '' : [...out, ''].join('\n');
 }

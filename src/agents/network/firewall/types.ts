@@ -28,6 +28,8 @@ export type AllowedAddressPair = {
 
 export type PortFilter = {
   portId: string;
+  /** The port's network: its bridge (names.ts networkBridge) gets a conntrack zone of its own. */
+  networkId: string;
   /** The port's device in the root namespace (names.ts portTap). */
   device: string;
   mac: string;
