@@ -3,7 +3,8 @@
 // tap; the second network reuses the first's addresses. Proves the rules filter for real (ping
 // and `busybox nc` that pass or are blocked), that a new rule works as soon as apply returns
 // without touching the VMs, remote group rules, the anti-spoofing table (a foreign source
-// address or MAC is dropped, an allowed address pair passes) and conntrack zones per network. Then the shared firewall contract on the host, and clear()
+// address or MAC is dropped, an allowed address pair passes), conntrack zones per network and
+// the deletion of a removed rule's conntrack entries. Then the shared firewall contract on the host, and clear()
 // leaves nothing of Nubo's in iptables-save or nft's ruleset. Needs root.
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
@@ -49,7 +50,9 @@ async function firewallLeftovers(): Promise<string[]> {
 
 describe('security groups on the host (iptables + nftables bridge table)', () => {
   const firewall = createFirewall({ log: createLogger('silent') });
-  const [net1, net2] = [randomUUID(), randomUUID()];
+  // Made-up but fixed network ids (like the namespace names), so that a run cleans up what a
+  // crashed earlier run left.
+  const [net1, net2] = ['f1e1d001-0000-4000-8000-000000000000', 'f1e1d002-0000-4000-8000-000000000000'];
   const [a, b, c] = [vm('a', net1, 1, 11), vm('b', net1, 2, 12), vm('c', net1, 3, 13)] as [Vm, Vm, Vm];
   // A second network (another project's) with the same addresses as A and B.
   const [a2, b2] = [vm('d', net2, 4, 11), vm('e', net2, 5, 12)] as [Vm, Vm];
@@ -64,6 +67,8 @@ describe('security groups on the host (iptables + nftables bridge table)', () =>
   /** A TCP connection to `to`:22 (stdin closed at once): exit 0 once the listener accepted it. */
   const ssh = async (from: Vm, to: Vm) =>
     (await inNamespace(from.ns, ['busybox', 'nc', '-w', '2', to.ip, '22'], { check: false, input: '' })).code === 0;
+  /** Conntrack entries of connections to v:22 (the summary goes to stderr). */
+  const sshEntries = async (v: Vm) => (await run(['conntrack', '-L', '-p', 'tcp', '--dport', '22', '-d', v.ip], { check: false })).stdout.split('\n').filter((l) => l.includes('dport=22')).length;
   const spoofDrops = async (v: Vm) => Number(/counter packets (\d+)/.exec((await run(['nft', 'list', 'chain', 'bridge', 'nubo_antispoof', `port-${v.tap}`])).stdout)?.[1] ?? -1);
 
   async function removeAll(): Promise<void> {
@@ -97,13 +102,18 @@ describe('security groups on the host (iptables + nftables bridge table)', () =>
     rmSync(logDir, { recursive: true, force: true });
   });
 
-  it('a default-group-like policy: ping passes, TCP 22 is blocked; a new SSH rule works as soon as apply returns', async () => {
+  it('a default-group-like policy: ping passes, TCP 22 is blocked; a new SSH rule works as soon as apply returns, and its removal ends it', async () => {
     await firewall.apply([a, b, c].map((v) => port(v, [EGRESS_ALL, ICMP_IN])));
     assert.ok(await ping(a, b), 'A pings B (ICMP ingress allowed)');
     assert.equal(await ssh(a, b), false, 'no TCP 22 ingress rule: the connection is blocked');
     // The listener is there: with the rule the same connection succeeds, on the first try.
     await firewall.apply([a, b, c].map((v) => port(v, [EGRESS_ALL, ICMP_IN, SSH_IN])));
     assert.ok(await ssh(a, b), 'with the TCP 22 rule the connection works');
+    // Removing the rule ends what it let in: its conntrack entries go with it.
+    assert.ok((await sshEntries(b)) > 0, 'conntrack holds the connection to B:22');
+    await firewall.apply([a, b, c].map((v) => port(v, [EGRESS_ALL, ICMP_IN])));
+    assert.equal(await sshEntries(b), 0, 'the rule\'s conntrack entries are deleted');
+    assert.equal(await ssh(a, b), false);
   });
 
   it('a remote-group rule lets in only the group members', async () => {

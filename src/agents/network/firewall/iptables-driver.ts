@@ -2,7 +2,8 @@
 // antispoof-rules.ts) and loads them with one `iptables-restore --noflush`, one
 // `ip6tables-restore --noflush` and one `nft -f` — each atomic for its table, so a VM never
 // sees a half-written rule set. Rules are only in chains and the table Nubo owns; the one
-// jump from FORWARD and INPUT each is removed by clear().
+// jump from FORWARD, INPUT and raw PREROUTING each is removed by clear(). Then the conntrack
+// entries of flows a port no longer allows are deleted (conntrack.ts).
 // Bridged frames reach iptables only through br_netfilter with
 // net.bridge.bridge-nf-call-ip{,6}tables=1: checked on every apply, loaded and set when off,
 // and a clear error when that is impossible (nothing would be filtered).
@@ -11,6 +12,8 @@ import type { Logger } from '../../../core/logger.ts';
 import { run } from '../../../host/run.ts';
 import { renderAntispoof, ANTISPOOF_TABLE } from './antispoof-rules.ts';
 import { checkPortFilters } from './addresses.ts';
+import { conntrackDeletions } from './conntrack.ts';
+import { networkBridge } from '../names.ts';
 import { networkZones, parseNuboState, renderIptables, renderIptablesCleanup } from './iptables-rules.ts';
 import type { Firewall, PortFilter } from './types.ts';
 
@@ -52,6 +55,22 @@ export function createFirewall(opts: { log: Logger }): Firewall {
     return next;
   };
 
+  // What the last apply loaded, to tell which flows a port no longer allows.
+  let previous = new Map<string, PortFilter>();
+  async function endRemovedFlows(ports: readonly PortFilter[], zones: ReadonlyMap<string, number>): Promise<void> {
+    for (const p of ports) {
+      const before = previous.get(p.portId);
+      const zone = zones.get(networkBridge(p.networkId));
+      if (!before || zone === undefined) continue;
+      for (const argv of conntrackDeletions(before, p, zone)) {
+        // Exit 1 with "0 flow entries have been deleted" is the common case, not an error.
+        const r = await run(argv, { check: false, timeoutMs: TIMEOUT_MS });
+        if (r.code !== 0 && !/0 flow entries/.test(r.stderr)) log.warn({ argv, stderr: r.stderr.trim() }, 'could not delete conntrack entries of a removed rule');
+      }
+    }
+    previous = new Map(ports.map((p) => [p.portId, structuredClone(p)]));
+  }
+
   return {
     apply: (ports: readonly PortFilter[]) => serial(async () => {
       checkPortFilters(ports); // a bad value is refused before anything is loaded
@@ -62,6 +81,7 @@ export function createFirewall(opts: { log: Logger }): Firewall {
       // Zones are shared by both families: the IPv4 table keeps them across agent restarts.
       const zones = networkZones(ports, v4.zones);
       for (const family of families()) await restore(family, renderIptables(ports, family, family === 'IPv4' ? v4 : await state(family), zones));
+      await endRemovedFlows(ports, zones);
       log.debug({ ports: ports.length, filtered: ports.filter((p) => p.portSecurityEnabled).length }, 'security groups applied');
     }),
     clear: () => serial(async () => {
@@ -70,6 +90,7 @@ export function createFirewall(opts: { log: Logger }): Firewall {
         if (input) await restore(family, input);
       }
       await run(['nft', '-f', '-'], { input: renderAntispoof([]), timeoutMs: TIMEOUT_MS });
+      previous = new Map();
       log.debug({ table: ANTISPOOF_TABLE }, 'security groups removed from the host');
     }),
   };
