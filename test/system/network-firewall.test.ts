@@ -1,14 +1,14 @@
 // System test of security groups on the real kernel: two bridges named like networks' and five
-// "VMs" (namespaces nubo-tfa…-tfe), each behind a veth whose root end is named like a port's
+// "VMs" (namespaces nubo-tfa…-tfe; nubo-tfs holds a DHCP server), each behind a veth whose root end is named like a port's
 // tap; the second network reuses the first's addresses. Proves the rules filter for real (ping
 // and `busybox nc` that pass or are blocked), that a new rule works as soon as apply returns
 // without touching the VMs, remote group rules, the anti-spoofing table (a foreign source
-// address or MAC is dropped, an allowed address pair passes), conntrack zones per network and
-// the deletion of a removed rule's conntrack entries. Then the shared firewall contract on the host, and clear()
+// address or MAC is dropped, an allowed address pair passes), conntrack zones per network,
+// the deletion of a removed rule's conntrack entries and DHCP (busybox udhcpd/udhcpc). Then the shared firewall contract on the host, and clear()
 // leaves nothing of Nubo's in iptables-save or nft's ruleset. Needs root.
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -56,7 +56,10 @@ describe('security groups on the host (iptables + nftables bridge table)', () =>
   const [a, b, c] = [vm('a', net1, 1, 11), vm('b', net1, 2, 12), vm('c', net1, 3, 13)] as [Vm, Vm, Vm];
   // A second network (another project's) with the same addresses as A and B.
   const [a2, b2] = [vm('d', net2, 4, 11), vm('e', net2, 5, 12)] as [Vm, Vm];
-  const vms = [a, b, c, a2, b2];
+  // A DHCP server's namespace on network 1: a port the firewall is not given, as the agent does
+  // not filter its own DHCP ports.
+  const dhcp = vm('s', net1, 6, 2);
+  const vms = [a, b, c, a2, b2, dhcp];
   const pids: number[] = [];
   let logDir = '';
 
@@ -174,6 +177,30 @@ describe('security groups on the host (iptables + nftables bridge table)', () =>
     }
     assert.match(heard, /allowed/, 'A2 hears B2 once a rule allows it');
     assert.doesNotMatch(heard, /crossed-networks/, 'the packet before the rule was dropped');
+  });
+
+  it('DHCP: a VM gets its lease with no rule at all; a DHCP server in a VM is not heard', async () => {
+    /** Starts busybox udhcpd in `v` handing out `pool`; returns its PID. */
+    const udhcpd = (v: Vm, pool: string) => {
+      const dir = mkdtempSync(join(logDir, 'udhcpd-'));
+      writeFileSync(join(dir, 'udhcpd.conf'), [`start ${pool}.100`, `end ${pool}.110`, `interface ${v.dev}`, `lease_file ${dir}/leases`, `pidfile ${dir}/pid`, 'option subnet 255.255.255.0', ''].join('\n'));
+      const pid = spawnDetached(['ip', 'netns', 'exec', v.ns, 'busybox', 'udhcpd', '-f', '-a', '100', join(dir, 'udhcpd.conf')], join(dir, 'log'));
+      pids.push(pid);
+      return pid;
+    };
+    /** A lease through `v`'s device (-s /bin/true: the address is not configured, only obtained). */
+    const lease = async (v: Vm) => (await inNamespace(v.ns, ['busybox', 'udhcpc', '-f', '-q', '-n', '-t', '3', '-T', '1', '-i', v.dev, '-s', '/bin/true'], { check: false, timeoutMs: 20_000 })).code === 0;
+    const stop = (pid: number) => process.kill(pid);
+
+    await firewall.apply([port(a, []), port(b, []), port(c, [])]);
+    const server = udhcpd(dhcp, '10.99.0');
+    assert.ok(await lease(a), 'DHCP discovery from 0.0.0.0 and the answers pass without any rule');
+    stop(server);
+
+    udhcpd(a, '10.99.0'); // a rogue server in VM A
+    assert.equal(await lease(c), false, 'answers from a VM\'s DHCP server are dropped');
+    await firewall.apply([port(a, [], { portSecurityEnabled: false }), port(b, []), port(c, [])]);
+    assert.ok(await lease(c), 'the same server is heard once its port is not filtered');
   });
 
   describe('the firewall contract on the host', () => {
