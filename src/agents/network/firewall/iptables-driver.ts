@@ -12,7 +12,7 @@ import type { Logger } from '../../../core/logger.ts';
 import { run } from '../../../host/run.ts';
 import { renderAntispoof, ANTISPOOF_TABLE } from './antispoof-rules.ts';
 import { checkPortFilters } from './addresses.ts';
-import { conntrackDeletions } from './conntrack.ts';
+import { deletionArgv, flowMatches, parseConntrackList, removedFlows, type RemovedFlow } from './conntrack.ts';
 import { networkBridge } from '../names.ts';
 import { networkZones, parseNuboState, renderIptables, renderIptablesCleanup } from './iptables-rules.ts';
 import type { Firewall, PortFilter } from './types.ts';
@@ -58,17 +58,25 @@ export function createFirewall(opts: { log: Logger }): Firewall {
   // What the last apply loaded, to tell which flows a port no longer allows.
   let previous = new Map<string, PortFilter>();
   async function endRemovedFlows(ports: readonly PortFilter[], zones: ReadonlyMap<string, number>): Promise<void> {
+    const flows: RemovedFlow[] = [];
     for (const p of ports) {
       const before = previous.get(p.portId);
       const zone = zones.get(networkBridge(p.networkId));
-      if (!before || zone === undefined) continue;
-      for (const argv of conntrackDeletions(before, p, zone)) {
-        // Exit 1 with "0 flow entries have been deleted" is the common case, not an error.
-        const r = await run(argv, { check: false, timeoutMs: TIMEOUT_MS });
-        if (r.code !== 0 && !/0 flow entries/.test(r.stderr)) log.warn({ argv, stderr: r.stderr.trim() }, 'could not delete conntrack entries of a removed rule');
-      }
+      if (before && zone !== undefined) flows.push(...removedFlows(before, p, zone));
     }
     previous = new Map(ports.map((p) => [p.portId, structuredClone(p)]));
+    for (const family of ['IPv4', 'IPv6'] as const) {
+      const mine = flows.filter((f) => f.family === family);
+      if (mine.length === 0) continue;
+      const listed = await run(['conntrack', '-L', '-f', family === 'IPv4' ? 'ipv4' : 'ipv6'], { check: false, timeoutMs: TIMEOUT_MS });
+      const entries = parseConntrackList(listed.stdout);
+      for (const f of mine.filter((flow) => entries.some((e) => flowMatches(flow, e)))) {
+        const argv = deletionArgv(f);
+        // Exit 1 with "0 flow entries have been deleted": they ended meanwhile.
+        const r = await run(argv, { check: false, timeoutMs: TIMEOUT_MS });
+        if (r.code !== 0 && !/0 flow entries/.test(r.stderr)) log.warn({ argv, stderr: r.stderr.trim() }, 'could not end the connections of a removed rule');
+      }
+    }
   }
 
   return {
