@@ -10,10 +10,10 @@
 import { existsSync, readFileSync } from 'node:fs';
 import type { Logger } from '../../../core/logger.ts';
 import { run } from '../../../host/run.ts';
-import { renderAntispoof, ANTISPOOF_TABLE } from './antispoof-rules.ts';
-import { checkPortFilters } from './addresses.ts';
-import { deletionArgv, flowMatches, parseConntrackList, removedFlows, type RemovedFlow } from './conntrack.ts';
 import { networkBridge } from '../names.ts';
+import { checkPortFilters } from './addresses.ts';
+import { ANTISPOOF_TABLE, renderAntispoof } from './antispoof-rules.ts';
+import { deletionArgv, flowMatches, parseConntrackList, removedFlows, type RemovedFlow } from './conntrack.ts';
 import { networkZones, parseNuboState, renderIptables, renderIptablesCleanup } from './iptables-rules.ts';
 import type { Firewall, PortFilter } from './types.ts';
 
