@@ -148,6 +148,21 @@ describe('security groups on the host (iptables + nftables bridge table)', () =>
     assert.equal(await spoofDrops(a), 0);
   });
 
+  it('IPv6: neighbour discovery passes, ICMPv6 echo only with a rule, a foreign source address is dropped', async () => {
+    const v6 = (v: Vm, host: number) => ({ v, ip: `2001:db8:99::${host}` });
+    const [a6, b6] = [v6(a, 11), v6(b, 12)];
+    for (const { v, ip: addr } of [a6, b6]) await ip(v.ns, ['-6', 'addr', 'add', `${addr}/64`, 'dev', v.dev, 'nodad']);
+    await ip(a.ns, ['-6', 'addr', 'add', '2001:db8:99::50/64', 'dev', a.dev, 'nodad']);
+    const ping6 = async (source: string) => (await inNamespace(a.ns, ['busybox', 'ping', '-6', '-c', '1', '-W', '2', '-I', source, b6.ip], { check: false })).code === 0;
+    const egress6 = rule({ direction: 'egress', ethertype: 'IPv6' });
+    const ports = (bIn: FilterRule[]) => [port(a, [egress6], { ips: [a.ip, a6.ip] }), port(b, [egress6, ...bIn], { ips: [b.ip, b6.ip] })];
+    await firewall.apply(ports([rule({ ethertype: 'IPv6', protocol: 'icmp' })]));
+    assert.ok(await ping6(a6.ip), 'A pings B over IPv6 (neighbour discovery from the link-local addresses passes)');
+    assert.equal(await ping6('2001:db8:99::50'), false, 'an IPv6 source that is not the port\'s is dropped');
+    await firewall.apply(ports([]));
+    assert.equal(await ping6(a6.ip), false, 'no ICMPv6 ingress rule: the echo is blocked');
+  });
+
   it('a port with port security off is not filtered', async () => {
     await firewall.apply([port(a, [EGRESS_ALL]), port(b, [], { portSecurityEnabled: false })]);
     assert.ok(await ssh(a, b), 'no ingress rule, yet B takes the connection');
