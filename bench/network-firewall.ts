@@ -5,7 +5,8 @@
 // deletes conntrack entries). Baseline from the same run: the three loaders alone
 // (iptables-restore, ip6tables-restore, nft -f) on the same rendered input, interleaved.
 // Goal (issue 5): a rule change applies within a second, so apply p99 ≤ 1000 ms at 100 ports.
-// The tap devices need not exist (physdev matches by name); everything is removed at the end.
+// The tap devices need not exist (physdev matches by name); everything is removed at the end —
+// so not on a host whose network agent is running (its rules would go too).
 import { randomUUID } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
