@@ -1,0 +1,158 @@
+// Golden tests of the security group renderers: the iptables-restore input (IPv4 and IPv6)
+// and the nft anti-spoofing script for a fixed set of ports, plus the cases that change them.
+// The expected text is in test/golden/network/; NUBO_UPDATE_GOLDEN=1 rewrites it after a
+// deliberate change (then read the diff).
+import assert from 'node:assert/strict';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { BadPortFilter, checkPortFilters, linkLocalOf } from '../../../src/agents/network/firewall/addresses.ts';
+import { renderAntispoof } from '../../../src/agents/network/firewall/antispoof-rules.ts';
+import { emptyState, networkZones, parseNuboState, renderIptables, renderIptablesCleanup, ruleMatches } from '../../../src/agents/network/firewall/iptables-rules.ts';
+import type { FilterRule, PortFilter } from '../../../src/agents/network/firewall/types.ts';
+import { networkBridge, portTap } from '../../../src/agents/network/names.ts';
+
+const GOLDEN = join(import.meta.dirname, '../../golden/network');
+function golden(name: string, actual: string): void {
+  const file = join(GOLDEN, name);
+  if (process.env.NUBO_UPDATE_GOLDEN === '1' || !existsSync(file)) writeFileSync(file, actual);
+  assert.equal(actual, readFileSync(file, 'utf8'), `${name} differs from the golden file`);
+}
+
+const rule = (over: Partial<FilterRule>): FilterRule => ({ direction: 'ingress', ethertype: 'IPv4', protocol: null, portMin: null, portMax: null, remoteIpPrefix: null, remoteIps: null, ...over });
+const A = '3f2a9c10-5b7e-4d1a-9c3e-0a1b2c3d4e5f';
+const B = '8e4d2b70-1c9f-4e3a-8b6d-5f4e3d2c1b0a';
+const C = 'c0ffee00-aaaa-4bbb-8ccc-dddddddddddd';
+const NET1 = '11111111-2222-4333-8444-555555555555';
+const NET2 = '99999999-8888-4777-8666-555555555555';
+
+/** A default-group port with SSH from a prefix, a remote-group rule, ICMP type/code and a port range. */
+export const FIXTURE: PortFilter[] = [
+  {
+    portId: B, networkId: NET1, device: portTap(B), mac: 'fa:16:3e:00:00:0b', ips: ['10.0.0.11', '2001:db8::b'], allowedAddressPairs: [], portSecurityEnabled: true,
+    rules: [
+      rule({ direction: 'egress' }),
+      rule({ direction: 'egress', ethertype: 'IPv6' }),
+      rule({ remoteIps: ['10.0.0.10', '10.0.0.11', '2001:db8::a'] }),
+      rule({ ethertype: 'IPv6', remoteIps: ['10.0.0.10', '2001:db8::a', '2001:db8::b'] }),
+    ],
+  },
+  {
+    portId: A, networkId: NET2, device: portTap(A), mac: 'fa:16:3e:00:00:0a', ips: ['10.0.0.10'], portSecurityEnabled: true,
+    allowedAddressPairs: [{ ip: '10.0.0.100' }, { ip: '192.168.5.0/24', mac: 'fa:16:3e:00:00:ff' }],
+    rules: [
+      rule({ direction: 'egress' }),
+      rule({ protocol: 'tcp', portMin: 22, portMax: 22, remoteIpPrefix: '203.0.113.0/24' }),
+      rule({ protocol: 'tcp', portMin: 22, portMax: 22, remoteIpPrefix: '203.0.113.0/24' }), // same rule from a second group
+      rule({ protocol: 'udp', portMin: 5000, portMax: 5100 }),
+      rule({ protocol: 'icmp', portMin: 8, portMax: 0, remoteIpPrefix: '0.0.0.0/0' }),
+      rule({ protocol: '47' }),
+      rule({ protocol: 'udplite', portMin: 9, portMax: 9 }),
+      rule({ ethertype: 'IPv6', protocol: 'icmp', portMin: 128, portMax: null }),
+      rule({ direction: 'egress', protocol: 'tcp', portMin: 443, portMax: 443, remoteIpPrefix: '198.51.100.7' }),
+    ],
+  },
+  { portId: C, networkId: NET1, device: portTap(C), mac: 'fa:16:3e:00:00:0c', ips: ['10.0.0.12'], allowedAddressPairs: [], portSecurityEnabled: false, rules: [] },
+];
+
+describe('security group iptables rules', () => {
+  const render = (ports: readonly PortFilter[], family: 'IPv4' | 'IPv6' = 'IPv4', current = emptyState()) => renderIptables(ports, family, current, networkZones(ports, current.zones));
+
+  it('renders Nubo\'s raw and filter tables for a fresh host (IPv4 and IPv6 golden files)', () => {
+    golden('firewall-ipv4.rules', render(FIXTURE, 'IPv4'));
+    golden('firewall-ipv6.rules', render(FIXTURE, 'IPv6'));
+  });
+
+  it('gives each network with filtered ports a conntrack zone, keeping the ones it has', () => {
+    const [b1, b2] = [networkBridge(NET1), networkBridge(NET2)];
+    assert.deepEqual(networkZones(FIXTURE, new Map()), new Map([[b1, 1], [b2, 2]]));
+    assert.deepEqual(networkZones(FIXTURE, new Map([[b2, 1], ['nbrgone0000000', 2]])), new Map([[b1, 2], [b2, 1]]),
+      'a network keeps its zone; a gone network\'s zone is free again');
+    assert.deepEqual(networkZones([FIXTURE[2] as PortFilter], new Map()), new Map(), 'no zone for a network without filtered ports');
+  });
+
+  it('puts each filtered port in FORWARD, sg-chain and INPUT, ingress before egress, open ports after', () => {
+    const text = render(FIXTURE);
+    const lines = text.split('\n');
+    const idx = (re: RegExp) => lines.findIndex((l) => re.test(l));
+    assert.ok(idx(/^-A nubo-FORWARD .*tapc0ffee00aaa.* -j ACCEPT$/) > idx(/^-A nubo-FORWARD .*tap8e4d2b701c9.*-j nubo-sg-chain$/));
+    assert.match(text, /^-A nubo-sg-chain -m physdev --physdev-out tap3f2a9c105b7 --physdev-is-bridged -j nubo-i3f2a9c105b7$/m);
+    assert.match(text, /^-A nubo-INPUT -m physdev --physdev-in tap3f2a9c105b7 -j nubo-o3f2a9c105b7$/m);
+    assert.doesNotMatch(text, /nubo-[io]c0ffee00aaa/, 'a port without port security has no chains');
+    assert.equal(lines.filter((l) => l === '-A nubo-i3f2a9c105b7 -s 203.0.113.0/24 -p tcp -m tcp --dport 22 -j RETURN').length, 1, 'duplicate rules are rendered once');
+    assert.match(text, /^-I FORWARD 1 -j nubo-FORWARD$/m);
+    assert.match(text, /^-I INPUT 1 -j nubo-INPUT$/m);
+    for (const chain of text.split('\n').filter((l) => l.startsWith(':')).map((l) => l.slice(1).split(' ')[0] as string)) assert.ok(chain.length <= 28, chain);
+  });
+
+  it('expands a remote group to its members of the rule family, leaving out the port itself', () => {
+    const members = rule({ remoteIps: ['10.0.0.10', '10.0.0.11', '2001:db8::a'], protocol: 'tcp', portMin: 80, portMax: 81 });
+    assert.deepEqual(ruleMatches(members, 'IPv4', ['10.0.0.11']), [['-s', '10.0.0.10', '-p', 'tcp', '-m', 'tcp', '--dport', '80:81']]);
+    assert.deepEqual(ruleMatches({ ...members, remoteIps: [] }, 'IPv4', []), [], 'an empty group matches nothing');
+    assert.deepEqual(ruleMatches(rule({ direction: 'egress', remoteIpPrefix: '10.1.0.0/16' }), 'IPv4', []), [['-d', '10.1.0.0/16']]);
+    assert.deepEqual(ruleMatches(rule({ protocol: '6', portMin: 22, portMax: 22 }), 'IPv4', []), [['-p', 'tcp', '-m', 'tcp', '--dport', '22']]);
+    assert.deepEqual(ruleMatches(rule({ protocol: 'ipv6-icmp' }), 'IPv4', []), [], 'an IPv6-only protocol never reaches iptables');
+    assert.deepEqual(ruleMatches(rule({ protocol: 'vrrp' }), 'IPv4', []), [['-p', '112']], 'names iptables may not know go as numbers');
+    assert.deepEqual(ruleMatches(rule({ protocol: 'any' }), 'IPv4', []), [[]]);
+  });
+
+  it('reads the Nubo part of iptables-save and removes stale chains and duplicate jumps', () => {
+    const save = ['# Generated by iptables-save', '*raw', ':PREROUTING ACCEPT [0:0]', ':nubo-PREROUTING - [0:0]', '-A PREROUTING -j nubo-PREROUTING',
+      '-A nubo-PREROUTING -i nbr11111111222 -j CT --zone 4', 'COMMIT', '*filter', ':INPUT ACCEPT [0:0]', ':FORWARD ACCEPT [0:0]', ':DOCKER - [0:0]',
+      ':nubo-FORWARD - [0:0]', ':nubo-i0123456789a - [0:0]', ':nubo-upstream - [0:0]', '-A FORWARD -j nubo-FORWARD', '-A FORWARD -j nubo-FORWARD', '-A FORWARD -j DOCKER', 'COMMIT', ''].join('\n');
+    const state = parseNuboState(save);
+    assert.deepEqual(state.filter, { chains: ['nubo-FORWARD', 'nubo-i0123456789a'], jumps: { FORWARD: 2 } });
+    assert.deepEqual(state.raw, { chains: ['nubo-PREROUTING'], jumps: { PREROUTING: 1 } });
+    assert.deepEqual(state.zones, new Map([['nbr11111111222', 4]]));
+    const text = render([], 'IPv4', state);
+    assert.match(text, /^:nubo-i0123456789a - \[0:0\]\n[^]*^-X nubo-i0123456789a\n-D FORWARD -j nubo-FORWARD\n-I INPUT 1 -j nubo-INPUT\nCOMMIT$/m);
+    assert.match(text, /^\*raw\n:nubo-PREROUTING - \[0:0\]\nCOMMIT\n/, 'no ports: the zone chain is emptied, its jump stays');
+    assert.doesNotMatch(text, /DOCKER|nubo-upstream/, 'chains that are not the firewall\'s are left alone');
+    assert.equal(renderIptablesCleanup(state), ['*raw', '-D PREROUTING -j nubo-PREROUTING', ':nubo-PREROUTING - [0:0]', '-X nubo-PREROUTING', 'COMMIT',
+      '*filter', '-D FORWARD -j nubo-FORWARD', '-D FORWARD -j nubo-FORWARD', ':nubo-FORWARD - [0:0]', ':nubo-i0123456789a - [0:0]',
+      '-X nubo-FORWARD', '-X nubo-i0123456789a', 'COMMIT', ''].join('\n'));
+    assert.equal(renderIptablesCleanup(emptyState()), '', 'nothing to remove, nothing to run');
+  });
+});
+
+describe('anti-spoofing bridge table', () => {
+  it('renders the whole table as one nft transaction (golden file)', () => {
+    golden('firewall-antispoof.nft', renderAntispoof(FIXTURE));
+  });
+
+  it('only deletes the table when no port is filtered', () => {
+    assert.equal(renderAntispoof([FIXTURE[2] as PortFilter]), 'table bridge nubo_antispoof\ndelete table bridge nubo_antispoof\n');
+  });
+
+  it('lets a port without addresses send anything from its own MAC only', () => {
+    const text = renderAntispoof([{ ...(FIXTURE[0] as PortFilter), ips: [] }]);
+    assert.match(text, /ether saddr fa:16:3e:00:00:0b ether type \{ ip, ip6 \} accept/);
+    assert.doesNotMatch(text, /ip saddr \{/);
+  });
+
+  it('derives the link-local address from the MAC (EUI-64)', () => {
+    assert.equal(linkLocalOf('fa:16:3e:00:00:0a'), 'fe80::f816:3eff:fe00:a');
+    assert.equal(linkLocalOf('02:00:00:ab:cd:ef'), 'fe80::0:ff:feab:cdef');
+  });
+});
+
+describe('port filter checks', () => {
+  const good = FIXTURE[1] as PortFilter;
+  const bad: [string, Partial<PortFilter>][] = [
+    ['a MAC', { mac: 'fa:16:3e:00:00' }],
+    ['an address with a newline', { ips: ['10.0.0.1\n-A FORWARD -j ACCEPT'] }],
+    ['a CIDR as fixed IP', { ips: ['10.0.0.0/24'] }],
+    ['a prefix length', { allowedAddressPairs: [{ ip: '10.0.0.0/33' }] }],
+    ['a device', { device: 'eth0' }],
+    ['a rule prefix', { rules: [rule({ remoteIpPrefix: '10.0.0.0/8 -j ACCEPT' })] }],
+    ['a protocol', { rules: [rule({ protocol: 'tcp -j ACCEPT' })] }],
+    ['a port', { rules: [rule({ protocol: 'tcp', portMin: 70000, portMax: 70000 })] }],
+  ];
+  for (const [what, over] of bad) {
+    it(`refuses ${what}`, () => assert.throws(() => checkPortFilters([{ ...good, ...over }]), BadPortFilter));
+  }
+  it('refuses one device for two ports and accepts the fixture', () => {
+    assert.throws(() => checkPortFilters([good, { ...good, portId: 'other' }]), /given for two ports/);
+    checkPortFilters(FIXTURE);
+  });
+});
