@@ -4,7 +4,7 @@
 // devices and namespaces Nubo owns (prefixes below); addresses go only inside namespaces;
 // nothing here touches a route, an address or a device of the root namespace that Nubo did
 // not create.
-import { run, type RunResult } from './run.ts';
+import { run, spawnDetached, type RunResult } from './run.ts';
 
 /** Prefixes of everything Nubo creates, so cleanup and reconcile can tell ours from the rest. */
 export const NAMESPACE_PREFIXES = ['qdhcp-', 'qrouter-', 'nubo-'] as const;
@@ -33,6 +33,12 @@ export function ip(ns: string | null, args: readonly string[], opts: { check?: b
 export function inNamespace(ns: string, argv: readonly string[], opts: { check?: boolean; timeoutMs?: number; input?: string } = {}): Promise<RunResult> {
   checkNs(ns);
   return run(['ip', 'netns', 'exec', ns, ...argv], { check: opts.check ?? true, timeoutMs: opts.timeoutMs ?? 30_000, ...(opts.input !== undefined ? { input: opts.input } : {}) });
+}
+
+/** Starts a long-running argv inside a namespace, detached (output appended to logFile); returns its PID (`ip netns exec` execs argv in place). */
+export function spawnInNamespace(ns: string, argv: readonly string[], logFile: string): number {
+  checkNs(ns);
+  return spawnDetached(['ip', 'netns', 'exec', ns, ...argv], logFile);
 }
 
 export async function listNamespaces(): Promise<string[]> {
@@ -108,4 +114,36 @@ export async function setAddresses(ns: string, dev: string, cidrs: readonly stri
   const have = (info[0]?.addr_info ?? []).filter((a) => a.family === 'inet').map((a) => `${a.local}/${a.prefixlen}`);
   for (const c of cidrs) if (!have.includes(c)) await ip(ns, ['addr', 'add', c, 'dev', dev]);
   for (const c of have) if (!cidrs.includes(c)) await ip(ns, ['addr', 'del', c, 'dev', dev]);
+}
+
+/** Puts a Nubo device (a tap, a veth end, an operator-mapped `nve` uplink) on a Nubo bridge; never a real interface. */
+export async function setMaster(dev: string, bridge: string): Promise<void> {
+  checkDev(dev);
+  checkDev(bridge);
+  await ip(null, ['link', 'set', dev, 'master', bridge]);
+}
+
+/** Takes a Nubo device off whatever bridge it is on. */
+export async function setNoMaster(dev: string): Promise<void> {
+  checkDev(dev);
+  await ip(null, ['link', 'set', dev, 'nomaster']);
+}
+
+/** Sets a Nubo device of the root namespace up or down. */
+export async function setLinkUp(dev: string, up: boolean): Promise<void> {
+  checkDev(dev);
+  await ip(null, ['link', 'set', dev, up ? 'up' : 'down']);
+}
+
+/**
+ * A VXLAN device on a bridge (multi-host only: DESIGN.md — it makes the kernel listen on
+ * UDP 4789 whatever `local` is, so a single host creates none). Which remote hosts to flood
+ * to is not programmed here (no l2population yet).
+ */
+export async function ensureVxlan(dev: string, vni: number, localIp: string, mtu: number, bridge: string): Promise<void> {
+  checkDev(dev);
+  checkDev(bridge);
+  if (!Number.isInteger(vni) || vni < 1 || vni > 2 ** 24 - 1) throw new Error(`bad VNI ${vni}`);
+  if (!(await linkExists(null, dev))) await ip(null, ['link', 'add', dev, 'type', 'vxlan', 'id', String(vni), 'local', localIp, 'dstport', '4789']);
+  await ip(null, ['link', 'set', dev, 'mtu', String(mtu), 'master', bridge, 'up']);
 }
