@@ -1,10 +1,11 @@
 // The network agent (Neutron's linuxbridge + DHCP agents): one per host. It keeps no database:
-// at start, ~50 ms after every `network.changes` fanout and every network.agent.resyncSeconds,
+// at start, ~50 ms after every `network.changes` fanout, when a tap device appears or goes, and
+// every network.agent.resyncSeconds,
 // it asks the network service for this host's state (protocol.ts hostState) and reconciles the
 // host to it — bridges and uplinks (l2/), DHCP namespaces and dnsmasq (dhcp/), ports' devices on
 // their bridges — removes what the database no longer wants, and reports the ports it found
 // wired or unwired (casts), which become the ports' ACTIVE/DOWN status.
-import { mkdir } from 'node:fs/promises';
+import { mkdir, readdir } from 'node:fs/promises';
 import type { Bus } from '../../bus/bus.ts';
 import type { Config } from '../../core/config.ts';
 import { run } from '../../host/run.ts';
@@ -35,6 +36,16 @@ export type NetworkAgent = {
 
 /** How long a burst of changes is gathered before one sync. */
 const DEBOUNCE_MS = 50;
+/**
+ * libvirt makes a VM's tap without telling the network service, so the root namespace's tap
+ * devices are watched (a directory read of /sys/class/net, no command) and a change starts a
+ * sync, which wires the tap and reports the port (Neutron's agent polls every 2 s).
+ */
+const DEVICE_POLL_MS = 250;
+
+async function tapDevices(): Promise<string> {
+  return (await readdir('/sys/class/net')).filter((d) => d.startsWith('tap')).sort().join(' ');
+}
 
 /** Root (namespaces, bridges) and the programs the agent runs: without them it cannot start. */
 async function preflight(): Promise<void> {
@@ -101,6 +112,15 @@ export async function startNetworkAgent(opts: NetworkAgentOptions): Promise<Netw
   });
   const timer = setInterval(() => void syncNow(), Math.max(config.network.agent.resyncSeconds * 1000, 100));
   timer.unref();
+  let taps = await tapDevices();
+  const poll = setInterval(() => {
+    void tapDevices().then((now) => {
+      if (now === taps || stopped) return;
+      taps = now;
+      void syncNow();
+    }, (e: unknown) => log.warn({ err: e }, 'network agent: listing devices failed'));
+  }, DEVICE_POLL_MS);
+  poll.unref();
   log.info({ host, stateDir }, 'network agent started');
   await syncNow();
 
@@ -112,6 +132,7 @@ export async function startNetworkAgent(opts: NetworkAgentOptions): Promise<Netw
       stopped = true;
       clearTimeout(debounce);
       clearInterval(timer);
+      clearInterval(poll);
       unsubscribe();
       await Promise.allSettled([current, queued]);
       log.info({ host }, 'network agent stopped');
