@@ -15,12 +15,15 @@ import { startNetworkAgent } from '../../src/agents/network/agent.ts';
 import { unserveDhcp } from '../../src/agents/network/dhcp/dhcp.ts';
 import { dhcpNamespace, networkBridge, portTap } from '../../src/agents/network/names.ts';
 import { createLogger } from '../../src/core/logger.ts';
-import { deleteLink, deleteNamespace, ensureNamespace, ensureVeth, inNamespace, linkExists, listNamespaces } from '../../src/host/ip.ts';
+import { deleteLink, deleteNamespace, ensureNamespace, ensureVeth, inNamespace, linkExists, listLinks, listNamespaces } from '../../src/host/ip.ts';
 import { api, startTestServer, type TestServer } from '../support/server.ts';
 
 const VM1 = 'nubo-tvm1';
 const VM2 = 'nubo-tvm2';
 const UNKNOWN_MAC = 'fa:16:3e:7e:57:02';
+const REUSE_MAC = 'fa:16:3e:7e:57:03';
+const UPSTREAM = 'nubo-tup1';
+const UPLINK = 'nve-tsys1';
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 async function until(what: string, check: () => boolean | Promise<boolean>, timeoutMs = 10_000): Promise<void> {
@@ -46,13 +49,17 @@ describe('network agent: bridges and DHCP (system)', () => {
   let scratch: string;
   let script: string;
   let networkId: string | undefined;
+  const networkIds: string[] = [];
   const strayTap = portTap(randomUUID());
 
   before(async () => {
     host = `nubo-sys-${randomUUID().slice(0, 8)}`;
-    s = await startTestServer({ env: { NUBO_NETWORK_AGENT: 'true', NUBO_COMPUTE_DRIVER: 'none', NUBO_COMPUTE_HOST: host } });
-    assert.ok(s.cloud.networkAgent, 'the network agent runs');
     scratch = mkdtempSync(join(tmpdir(), 'nubo-dhcp-test-'));
+    // Flat networks of physical network "public" use a veth into a test namespace, never a real NIC.
+    const configFile = join(scratch, 'nubo.json');
+    writeFileSync(configFile, JSON.stringify({ network: { physicalInterfaceMappings: { public: UPLINK } } }));
+    s = await startTestServer({ env: { NUBO_NETWORK_AGENT: 'true', NUBO_COMPUTE_DRIVER: 'none', NUBO_COMPUTE_HOST: host, NUBO_CONFIG: configFile } });
+    assert.ok(s.cloud.networkAgent, 'the network agent runs');
     // udhcpc's event script: prints the event and what the lease carried.
     script = join(scratch, 'lease.sh');
     writeFileSync(script, '#!/bin/sh\necho "event=$1"\nfor v in ip subnet router dns mtu staticroutes hostname lease; do eval "echo $v=\\$$v"; done\n', { mode: 0o755 });
@@ -62,11 +69,12 @@ describe('network agent: bridges and DHCP (system)', () => {
     // Whatever a failure left: test namespaces, the agent's namespace, bridge and dnsmasq.
     await deleteNamespace(VM1);
     await deleteNamespace(VM2);
+    await deleteNamespace(UPSTREAM);
     await deleteLink(null, strayTap);
     await s.cloud.networkAgent?.stop();
-    if (networkId) {
-      await unserveDhcp(join(s.config.stateDir, 'network'), networkId);
-      await deleteLink(null, networkBridge(networkId));
+    for (const id of networkIds) {
+      await unserveDhcp(join(s.config.stateDir, 'network'), id);
+      await deleteLink(null, networkBridge(id));
     }
     await s.stop();
     rmSync(scratch, { recursive: true, force: true });
@@ -98,6 +106,7 @@ describe('network agent: bridges and DHCP (system)', () => {
   it('serves a port its address, router, DNS, MTU and the metadata route; wires it; refuses unknown MACs until they are ports; cleans up', async () => {
     const network = await create('networks', 'network', { name: 'dhcp-sys' });
     networkId = network.id as string;
+    networkIds.push(networkId);
     const subnet = await create('subnets', 'subnet', { network_id: network.id, cidr: '10.90.0.0/24', ip_version: 4, dns_nameservers: ['192.0.2.53'] });
     const bridge = networkBridge(network.id);
     const ns = dhcpNamespace(network.id);
@@ -147,16 +156,59 @@ describe('network agent: bridges and DHCP (system)', () => {
     const again = await lease(VM1, 'ns-tvm1', 5);
     assert.equal(again?.ip, '10.90.0.3');
 
+    // An address given back and handed to another MAC is that MAC's at once (the old lease is released).
+    assert.equal((await neutron('DELETE', `/ports/${later.id}`)).status, 204);
+    const reuse = await create('ports', 'port', { network_id: network.id, mac_address: REUSE_MAC });
+    assert.equal(reuse.fixed_ips[0].ip_address, later.fixed_ips[0].ip_address);
+    await ensureVeth(strayTap, VM2, 'ns-tvm2', { bridge, mtu: network.mtu, mac: REUSE_MAC });
+    await until('the hosts file to list the reused address', () => readFileSync(join(dhcpDir(), 'host'), 'utf8').includes(REUSE_MAC));
+    assert.equal((await lease(VM2, 'ns-tvm2', 5))?.ip, reuse.fixed_ips[0].ip_address);
+
+    // Administratively down: the tap leaves the bridge and the port is DOWN; up again: ACTIVE.
+    assert.equal((await neutron('PUT', `/ports/${port.id}`, { port: { admin_state_up: false } })).status, 200);
+    await until('the port DOWN', async () => (await neutron('GET', `/ports/${port.id}`)).body.port.status === 'DOWN');
+    assert.equal((await listLinks(null)).find((l) => l.ifname === portTap(port.id))?.master, undefined);
+    assert.equal((await neutron('PUT', `/ports/${port.id}`, { port: { admin_state_up: true } })).status, 200);
+    await until('the port ACTIVE', async () => (await neutron('GET', `/ports/${port.id}`)).body.port.status === 'ACTIVE');
+    assert.equal((await listLinks(null)).find((l) => l.ifname === portTap(port.id))?.master, bridge);
+
     // The VM goes: its tap with it, and the port is DOWN again.
     await deleteNamespace(VM1);
     await until('the port DOWN', async () => (await neutron('GET', `/ports/${port.id}`)).body.port.status === 'DOWN');
 
     // Deleting everything leaves nothing of the agent's behind.
     await deleteNamespace(VM2);
-    for (const p of [port, later]) assert.equal((await neutron('DELETE', `/ports/${p.id}`)).status, 204);
+    for (const p of [port, reuse]) assert.equal((await neutron('DELETE', `/ports/${p.id}`)).status, 204);
     assert.equal((await neutron('DELETE', `/subnets/${subnet.id}`)).status, 204);
     assert.equal((await neutron('DELETE', `/networks/${network.id}`)).status, 204);
     await until('the DHCP server gone', async () => !(await listNamespaces()).includes(ns) && !alive(pid) && !existsSync(dhcpDir()));
     await until('the bridge gone', async () => !(await linkExists(null, bridge)));
+  });
+
+  it('puts a flat network\'s mapped interface on its bridge (DHCP reaches through it) and lets go of it with the network', async () => {
+    await ensureNamespace(UPSTREAM);
+    await ensureVeth(UPLINK, UPSTREAM, 'nve-tsysu', { mtu: 1500 });
+    const outsideMac = (await listLinks(UPSTREAM)).find((l) => l.ifname === 'nve-tsysu')?.address as string;
+    const network = await create('networks', 'network', { name: 'flat-sys', 'provider:network_type': 'flat', 'provider:physical_network': 'public' });
+    networkIds.push(network.id);
+    const bridge = networkBridge(network.id);
+    const subnet = await create('subnets', 'subnet', { network_id: network.id, cidr: '203.0.113.0/24', ip_version: 4 });
+    await until('the uplink on the bridge', async () => (await listLinks(null)).find((l) => l.ifname === UPLINK)?.master === bridge);
+    // Something on the far side of the uplink with a port's MAC gets that port's address.
+    const port = await create('ports', 'port', { network_id: network.id, mac_address: outsideMac });
+    await until('the hosts file to list the port', () => existsSync(join(s.config.stateDir, 'network', 'dhcp', network.id, 'host'))
+      && readFileSync(join(s.config.stateDir, 'network', 'dhcp', network.id, 'host'), 'utf8').includes(outsideMac));
+    const got = await lease(UPSTREAM, 'nve-tsysu', 5);
+    assert.equal(got?.ip, port.fixed_ips[0].ip_address);
+    assert.equal(got?.mtu, '1500');
+
+    assert.equal((await neutron('DELETE', `/ports/${port.id}`)).status, 204);
+    assert.equal((await neutron('DELETE', `/subnets/${subnet.id}`)).status, 204);
+    await until('the bridge gone', async () => !(await linkExists(null, bridge)));
+    const uplink = (await listLinks(null)).find((l) => l.ifname === UPLINK);
+    assert.ok(uplink, 'the operator\'s interface is never deleted');
+    assert.equal(uplink.master, undefined);
+    assert.equal((await neutron('DELETE', `/networks/${network.id}`)).status, 204);
+    await deleteNamespace(UPSTREAM);
   });
 });

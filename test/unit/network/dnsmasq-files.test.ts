@@ -2,7 +2,7 @@
 // the static leases, the options per subnet and the command line, inline as the exact text.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { dnsmasqArgs, dnsmasqFiles, hostName, renderHostsFile, renderOptsFile } from '../../../src/agents/network/dhcp/dnsmasq-files.ts';
+import { dnsmasqArgs, dnsmasqFiles, hostName, keptLeases, leasesToRelease, renderHostsFile, renderOptsFile } from '../../../src/agents/network/dhcp/dnsmasq-files.ts';
 import type { HostPort, HostSubnet } from '../../../src/agents/network/protocol.ts';
 
 const NET = '11111111-2222-3333-4444-555555555555';
@@ -89,5 +89,24 @@ describe('dnsmasq command line', () => {
       `--dhcp-range=set:subnet-${S2},10.91.0.0,static,255.255.255.240,86400s`,
       '--dhcp-option-force=option:mtu,1450', '--dhcp-lease-max=272', `--log-facility=${d}/dnsmasq.log`, '--log-dhcp',
     ]);
+  });
+});
+
+describe('leases to release', () => {
+  it('are the (address, MAC) pairs the hosts file no longer lists', () => {
+    const before = 'fa:16:3e:00:00:0a,host-10-90-0-10,10.90.0.10\nfa:16:3e:00:00:0b,host-10-90-0-11,10.90.0.11\n';
+    const after = 'fa:16:3e:00:00:0c,host-10-90-0-10,10.90.0.10\nfa:16:3e:00:00:0b,host-10-90-0-11,10.90.0.11\n';
+    assert.deepEqual(leasesToRelease(before, after), [{ mac: 'fa:16:3e:00:00:0a', ip: '10.90.0.10' }]);
+    assert.deepEqual(leasesToRelease('', after), []);
+    assert.deepEqual(leasesToRelease(after, ''), [{ mac: 'fa:16:3e:00:00:0c', ip: '10.90.0.10' }, { mac: 'fa:16:3e:00:00:0b', ip: '10.90.0.11' }]);
+  });
+});
+
+describe('leases kept across a restart', () => {
+  it('are those of (MAC, address) pairs the hosts file still lists', () => {
+    const hosts = 'fa:16:3e:00:00:0a,host-10-90-0-10,10.90.0.10\n';
+    const leases = '1790000000 fa:16:3e:00:00:0a 10.90.0.10 host-10-90-0-10 *\n1790000001 fa:16:3e:00:00:0b 10.90.0.10 * 01:fa:16:3e:00:00:0b\n1790000002 fa:16:3e:00:00:0c 10.90.0.12 * *\n';
+    assert.equal(keptLeases(leases, hosts), '1790000000 fa:16:3e:00:00:0a 10.90.0.10 host-10-90-0-10 *\n');
+    assert.equal(keptLeases('', hosts), '');
   });
 });

@@ -8,10 +8,10 @@
 // without a directory are not this agent's and are left alone.
 import { chmod, mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { dirname, join, relative, sep } from 'node:path';
-import { deleteLink, deleteNamespace, ensureNamespace, ensureVeth, listLinks, setAddresses } from '../../../host/ip.ts';
+import { deleteLink, deleteNamespace, ensureNamespace, ensureVeth, inNamespace, listLinks, setAddresses } from '../../../host/ip.ts';
 import { dhcpDevice, dhcpNamespace, portTap } from '../names.ts';
 import type { HostNetwork, HostPort, HostState, HostSubnet } from '../protocol.ts';
-import { dnsmasqArgs, dnsmasqFiles, METADATA_ADDRESS, renderHostsFile, renderOptsFile, type DnsmasqFiles } from './dnsmasq-files.ts';
+import { dnsmasqArgs, dnsmasqFiles, keptLeases, leasesToRelease, METADATA_ADDRESS, renderHostsFile, renderOptsFile, type DnsmasqFiles } from './dnsmasq-files.ts';
 import { reloadDnsmasq, runningDnsmasq, startDnsmasq, stopDnsmasq } from './dnsmasq-process.ts';
 
 type LogFn = (obj: object, msg: string) => void;
@@ -70,11 +70,18 @@ async function serve(d: DhcpNetwork, files: DnsmasqFiles, o: DhcpOptions): Promi
   const cidrs = d.subnets.flatMap((s) => d.port.fixedIps.filter((f) => f.subnetId === s.id).map((f) => `${f.ipAddress}/${prefixOf(s.cidr)}`));
   await setAddresses(ns, dev, [...cidrs, `${METADATA_ADDRESS}/32`]);
 
-  const hostsChanged = await replaceFile(files.hostsFile, renderHostsFile(d.ports, d.subnets));
+  const hosts = renderHostsFile(d.ports, d.subnets);
+  const released = leasesToRelease(await readFile(files.hostsFile, 'utf8').catch(() => ''), hosts);
+  const hostsChanged = await replaceFile(files.hostsFile, hosts);
   const optsChanged = await replaceFile(files.optsFile, renderOptsFile(d.subnets, d.port));
   const argv = dnsmasqArgs({ files, device: dev, subnets: d.subnets, mtu: d.network.mtu, leaseSeconds: o.leaseSeconds });
   const running = await runningDnsmasq(files);
   if (running && running.argv.join('\0') === argv.join('\0')) {
+    // Neutron's _release_unused_leases: dhcp_release sends dnsmasq a DHCPRELEASE from inside the namespace.
+    for (const r of released) {
+      const res = await inNamespace(ns, ['dhcp_release', dev, r.ip, r.mac], { check: false });
+      if (res.code !== 0) o.log.warn({ network: d.network.id, ip: r.ip, mac: r.mac, stderr: res.stderr.trim() }, 'releasing a lease failed; the address waits for the lease to expire');
+    }
     if (hostsChanged || optsChanged) {
       await reloadDnsmasq(running);
       o.log.debug({ network: d.network.id, pid: running.pid }, 'dnsmasq reloaded');
@@ -83,6 +90,7 @@ async function serve(d: DhcpNetwork, files: DnsmasqFiles, o: DhcpOptions): Promi
   }
   // Another set of subnets (ranges are on the command line): replaced, as Neutron restarts it.
   if (running) await stopDnsmasq(files);
+  await replaceFile(files.leaseFile, keptLeases(await readFile(files.leaseFile, 'utf8').catch(() => ''), hosts));
   const started = await startDnsmasq(ns, argv, files);
   o.log.info({ network: d.network.id, pid: started.pid, namespace: ns }, 'dnsmasq started');
 }

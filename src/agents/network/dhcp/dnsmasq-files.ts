@@ -37,6 +37,30 @@ export function renderHostsFile(ports: readonly HostPort[], subnets: readonly Ho
 }
 
 /**
+ * The leases to release when the hosts file goes from `before` to `after`: each (address, MAC)
+ * no longer listed. dnsmasq keeps a lease for its MAC until it expires, so without a release
+ * an address handed to another port (IPAM gives the lowest free one) would not be served to
+ * the new MAC ("not using configured address … because it is leased to …").
+ */
+export function leasesToRelease(before: string, after: string): { ip: string; mac: string }[] {
+  const entries = (text: string) => text.split('\n').filter(Boolean).map((l) => l.split(',')).map((f) => ({ mac: f[0] ?? '', ip: f.at(-1) ?? '' }));
+  const kept = new Set(entries(after).map((e) => `${e.mac} ${e.ip}`));
+  return entries(before).filter((e) => !kept.has(`${e.mac} ${e.ip}`));
+}
+
+/**
+ * The lease file a (re)started dnsmasq reads: only leases of (MAC, address) pairs the hosts file
+ * still lists (lines are `expiry mac ip hostname client-id`), for the same reason as above.
+ */
+export function keptLeases(leases: string, hosts: string): string {
+  const listed = new Set(hosts.split('\n').filter(Boolean).map((l) => l.split(',')).map((f) => `${f[0]} ${f.at(-1)}`));
+  return leases.split('\n').filter((l) => {
+    const f = l.split(' ');
+    return f.length >= 3 && listed.has(`${f[1]} ${f[2]}`);
+  }).map((l) => `${l}\n`).join('');
+}
+
+/**
  * Per subnet: DNS servers (when the subnet names some), the classless static routes (option
  * 121, and 249 for Windows guests, as Neutron writes them): the metadata address via the DHCP
  * port's own address, the subnet's host routes, the network's other subnets on-link, and the
