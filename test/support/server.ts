@@ -47,6 +47,8 @@ export async function startTestServer(opts: { env?: Record<string, string> } = {
       url, config, cloud: started,
       admin: { token, projectId: started.bootstrap.adminProjectId, userId: started.bootstrap.adminUserId, password: started.secrets.adminPassword },
       async stop() {
+        // A test that ran the network agent leaves no namespace, bridge or dnsmasq behind.
+        await started.networkAgent?.teardown();
         await started.close();
         await cleanup();
       },

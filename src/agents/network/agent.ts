@@ -31,7 +31,10 @@ export type NetworkAgent = {
   host: string;
   /** Reconciles now (or right after the sync that is running) and resolves when that is done. */
   syncNow(): Promise<void>;
+  /** Stops reconciling; what the agent made keeps running (dnsmasq serves on, as Neutron's does across an agent restart). */
   stop(): Promise<void>;
+  /** Stops, then removes everything it made on the host (DHCP servers, empty bridges): for tests and leaving a host. */
+  teardown(): Promise<void>;
 };
 
 /** How long a burst of changes is gathered before one sync. */
@@ -124,18 +127,25 @@ export async function startNetworkAgent(opts: NetworkAgentOptions): Promise<Netw
   log.info({ host, stateDir }, 'network agent started');
   await syncNow();
 
+  const stop = async () => {
+    if (stopped) return;
+    stopped = true;
+    clearTimeout(debounce);
+    clearInterval(timer);
+    clearInterval(poll);
+    unsubscribe();
+    await Promise.allSettled([current, queued]);
+    log.info({ host }, 'network agent stopped');
+  };
   return {
     host,
     syncNow,
-    async stop() {
-      if (stopped) return;
-      stopped = true;
-      clearTimeout(debounce);
-      clearInterval(timer);
-      clearInterval(poll);
-      unsubscribe();
-      await Promise.allSettled([current, queued]);
-      log.info({ host }, 'network agent stopped');
+    stop,
+    async teardown() {
+      await stop();
+      const nothing: HostState = { host, networks: [], subnets: [], dhcpPorts: [], boundPorts: [], dhcpNetworkPorts: [] };
+      await reconcileDhcp(nothing, { stateDir, leaseSeconds: config.network.agent.dhcpLeaseSeconds, log });
+      await removeStaleBridges(nothing, l2);
     },
   };
 }
