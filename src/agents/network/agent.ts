@@ -29,7 +29,7 @@ export type NetworkAgentOptions = {
 
 export type NetworkAgent = {
   host: string;
-  /** Reconciles now (or right after the sync that is running) and resolves when that is done. */
+  /** Reconciles everything now (or right after the sync that is running) and resolves when that is done. */
   syncNow(): Promise<void>;
   /** Stops reconciling; what the agent made keeps running (dnsmasq serves on, as Neutron's does across an agent restart). */
   stop(): Promise<void>;
@@ -62,7 +62,9 @@ export async function startNetworkAgent(opts: NetworkAgentOptions): Promise<Netw
   const host = opts.host ?? config.compute.host;
   await preflight();
   await mkdir(stateDir, { recursive: true, mode: 0o700 });
-  const l2: L2Options = { stateDir, physicalInterfaceMappings: config.network.physicalInterfaceMappings, tunnelIp: config.network.tunnelIp, log };
+  const l2: L2Options = { stateDir, physicalInterfaceMappings: config.network.physicalInterfaceMappings, tunnelIp: config.network.tunnelIp, log, done: new Map() };
+  const dhcpDone = new Map<string, string>();
+  const dhcp = (full: boolean) => ({ stateDir, leaseSeconds: config.network.agent.dhcpLeaseSeconds, log, done: dhcpDone, full });
 
   let stopped = false;
   let current: Promise<void> | null = null;
@@ -77,24 +79,37 @@ export async function startNetworkAgent(opts: NetworkAgentOptions): Promise<Netw
     }
   };
 
-  const sync = async (): Promise<void> => {
+  /**
+   * A full sync checks everything against the kernel (at start and every resyncSeconds, so
+   * drift is repaired); the others, after changes, touch only what changed in the state.
+   */
+  const sync = async (full: boolean): Promise<void> => {
+    const started = Date.now();
     const state = await bus.call<HostState>(NETWORK_AGENT_TOPIC, 'hostState', { host }, { timeoutMs: 30_000 });
     if (stopped) return;
-    await ensureNetworks(state, l2);
-    await reconcileDhcp(state, { stateDir, leaseSeconds: config.network.agent.dhcpLeaseSeconds, log });
+    await ensureNetworks(state, l2, full);
+    await reconcileDhcp(state, dhcp(full));
     const { wired, unwired } = await wirePorts(state, l2);
     await removeStaleBridges(state, l2);
     if (wired.length) cast('portsWired', { host, portIds: wired });
     if (unwired.length) cast('portsUnwired', { host, portIds: unwired });
+    log.debug({ host, full, ms: Date.now() - started, networks: state.networks.length, wired: wired.length, unwired: unwired.length }, 'network agent: synced');
   };
 
-  const runSync = (): Promise<void> => sync().catch((e: unknown) => {
-    log.error({ err: e, host }, 'network agent: sync failed; retried at the next change or resync');
-  });
+  let fullWanted = true;
+  const runSync = (): Promise<void> => {
+    const full = fullWanted;
+    fullWanted = false;
+    return sync(full).catch((e: unknown) => {
+      fullWanted = true;
+      log.error({ err: e, host }, 'network agent: sync failed; retried at the next change or resync');
+    });
+  };
 
-  /** One sync at a time; calls while one runs share the single one that follows it. */
-  const syncNow = (): Promise<void> => {
+  /** One sync at a time; calls while one runs share the single one that follows it. `full` checks everything. */
+  const syncNow = (full = false): Promise<void> => {
     if (stopped) return Promise.resolve();
+    if (full) fullWanted = true;
     if (!current) {
       current = runSync().finally(() => { current = null; });
       return current;
@@ -113,7 +128,7 @@ export async function startNetworkAgent(opts: NetworkAgentOptions): Promise<Netw
       debounce = setTimeout(() => void syncNow(), DEBOUNCE_MS);
     },
   });
-  const timer = setInterval(() => void syncNow(), Math.max(config.network.agent.resyncSeconds * 1000, 100));
+  const timer = setInterval(() => void syncNow(true), Math.max(config.network.agent.resyncSeconds * 1000, 100));
   timer.unref();
   let taps = await tapDevices();
   const poll = setInterval(() => {
@@ -125,7 +140,7 @@ export async function startNetworkAgent(opts: NetworkAgentOptions): Promise<Netw
   }, DEVICE_POLL_MS);
   poll.unref();
   log.info({ host, stateDir }, 'network agent started');
-  await syncNow();
+  await syncNow(true);
 
   const stop = async () => {
     if (stopped) return;
@@ -139,12 +154,12 @@ export async function startNetworkAgent(opts: NetworkAgentOptions): Promise<Netw
   };
   return {
     host,
-    syncNow,
+    syncNow: () => syncNow(true),
     stop,
     async teardown() {
       await stop();
       const nothing: HostState = { host, networks: [], subnets: [], dhcpPorts: [], boundPorts: [], dhcpNetworkPorts: [] };
-      await reconcileDhcp(nothing, { stateDir, leaseSeconds: config.network.agent.dhcpLeaseSeconds, log });
+      await reconcileDhcp(nothing, dhcp(true));
       await removeStaleBridges(nothing, l2);
     },
   };

@@ -15,7 +15,14 @@ import { dnsmasqArgs, dnsmasqFiles, keptLeases, leasesToRelease, METADATA_ADDRES
 import { reloadDnsmasq, runningDnsmasq, startDnsmasq, stopDnsmasq } from './dnsmasq-process.ts';
 
 type LogFn = (obj: object, msg: string) => void;
-export type DhcpOptions = { stateDir: string; leaseSeconds: number; log: { info: LogFn; warn: LogFn; error: LogFn; debug: LogFn } };
+export type DhcpOptions = {
+  stateDir: string;
+  leaseSeconds: number;
+  log: { info: LogFn; warn: LogFn; error: LogFn; debug: LogFn };
+  /** Each network's namespace and device as last made (by network id): a sync that is not full only rewrites files and signals for those. */
+  done: Map<string, string>;
+  full: boolean;
+};
 
 /** What one network's DHCP server is made of. */
 export type DhcpNetwork = { network: HostNetwork; port: HostPort; subnets: HostSubnet[]; ports: HostPort[] };
@@ -63,12 +70,17 @@ const prefixOf = (cidr: string) => cidr.split('/')[1] ?? '32';
 async function serve(d: DhcpNetwork, files: DnsmasqFiles, o: DhcpOptions): Promise<void> {
   const ns = dhcpNamespace(d.network.id);
   const dev = dhcpDevice(d.port.id);
-  await ensureNamespace(ns);
-  await ensureVeth(portTap(d.port.id), ns, dev, { bridge: d.network.bridge, mtu: d.network.mtu, mac: d.port.macAddress });
-  // A DHCP port that was replaced leaves its old end behind.
-  for (const l of await listLinks(ns)) if (l.ifname.startsWith('ns-') && l.ifname !== dev) await deleteLink(ns, l.ifname);
   const cidrs = d.subnets.flatMap((s) => d.port.fixedIps.filter((f) => f.subnetId === s.id).map((f) => `${f.ipAddress}/${prefixOf(s.cidr)}`));
-  await setAddresses(ns, dev, [...cidrs, `${METADATA_ADDRESS}/32`]);
+  const plumbing = JSON.stringify([d.network.bridge, d.network.mtu, d.port.id, d.port.macAddress, cidrs]);
+  if (o.full || o.done.get(d.network.id) !== plumbing) {
+    o.done.delete(d.network.id);
+    await ensureNamespace(ns);
+    await ensureVeth(portTap(d.port.id), ns, dev, { bridge: d.network.bridge, mtu: d.network.mtu, mac: d.port.macAddress });
+    // A DHCP port that was replaced leaves its old end behind.
+    for (const l of await listLinks(ns)) if (l.ifname.startsWith('ns-') && l.ifname !== dev) await deleteLink(ns, l.ifname);
+    await setAddresses(ns, dev, [...cidrs, `${METADATA_ADDRESS}/32`]);
+    o.done.set(d.network.id, plumbing);
+  }
 
   const hosts = renderHostsFile(d.ports, d.subnets);
   const released = leasesToRelease(await readFile(files.hostsFile, 'utf8').catch(() => ''), hosts);
@@ -116,11 +128,13 @@ export async function reconcileDhcp(state: HostState, o: DhcpOptions): Promise<v
       await mkdir(dir, { recursive: true, mode: 0o711 });
       await serve(d, dnsmasqFiles(dir), o);
     } catch (e) {
+      o.done.delete(d.network.id);
       o.log.error({ err: e, network: d.network.id }, 'network agent: DHCP for the network failed; retried at the next sync');
     }
   }
   for (const entry of await readdir(root)) {
     if (!UUID.test(entry) || wanted.some((d) => d.network.id === entry)) continue;
+    o.done.delete(entry);
     try {
       await unserveDhcp(o.stateDir, entry);
       o.log.info({ network: entry }, 'DHCP server removed');
