@@ -44,7 +44,7 @@ const DEBOUNCE_MS = 50;
  * devices are watched (a directory read of /sys/class/net, no command) and a change starts a
  * sync, which wires the tap and reports the port (Neutron's agent polls every 2 s).
  */
-const DEVICE_POLL_MS = 250;
+const DEVICE_POLL_MS = 50;
 
 async function tapDevices(): Promise<string> {
   return (await readdir('/sys/class/net')).filter((d) => d.startsWith('tap')).sort().join(' ');
