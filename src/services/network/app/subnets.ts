@@ -104,6 +104,7 @@ export async function createSubnet(ctx: NetworkContext, scope: Scope, input: Sub
 
 export async function updateSubnet(ctx: NetworkContext, scope: Scope, id: string, patch: SubnetUpdate): Promise<Subnet> {
   const row = await write(ctx, async (tx, changes) => {
+    if (patch.enableDhcp !== undefined) await lockNetworkOf(ctx, tx, id);
     await lockRows(ctx, tx, 'subnet', [id]);
     const cur = await visibleSubnetRow(ctx, scope, id, tx);
     const cidr = parseSubnetCidr(cur.cidr);
@@ -128,13 +129,16 @@ export async function updateSubnet(ctx: NetworkContext, scope: Scope, id: string
     const next = { ...cur, ...set, revision_number: cur.revision_number + 1, updated_at: now() };
     await tx.updateTable('subnet').set({ ...set, revision_number: next.revision_number, updated_at: next.updated_at }).where('id', '=', id).execute();
     changes.add({ resource: 'subnet', action: 'updated', id, networkId: cur.network_id });
-    if (next.enable_dhcp !== cur.enable_dhcp) {
-      await lockRows(ctx, tx, 'network', [cur.network_id]);
-      await syncDhcpPort(ctx, tx, changes, cur.network_id);
-    }
+    if (next.enable_dhcp !== cur.enable_dhcp) await syncDhcpPort(ctx, tx, changes, cur.network_id);
     return next;
   });
   return (await toSubnets(ctx, [row]))[0] as Subnet;
+}
+
+/** Locks the network of a subnet (its DHCP port changes with it): the lock order puts networks before subnets. */
+async function lockNetworkOf(ctx: NetworkContext, tx: Tx, subnetId: string): Promise<void> {
+  const found = await tx.selectFrom('subnet').select('network_id').where('id', '=', subnetId).executeTakeFirst();
+  if (found) await lockRows(ctx, tx, 'network', [found.network_id]);
 }
 
 /**
@@ -143,9 +147,7 @@ export async function updateSubnet(ctx: NetworkContext, scope: Scope, id: string
  */
 export async function deleteSubnet(ctx: NetworkContext, scope: Scope, id: string): Promise<void> {
   await write(ctx, async (tx, changes) => {
-    const found = await tx.selectFrom('subnet').select('network_id').where('id', '=', id).executeTakeFirst();
-    // Lock order: the network before its subnets.
-    if (found) await lockRows(ctx, tx, 'network', [found.network_id]);
+    await lockNetworkOf(ctx, tx, id);
     await lockRows(ctx, tx, 'subnet', [id]);
     const cur = await visibleSubnetRow(ctx, scope, id, tx);
     const held = await tx.selectFrom('ip_allocation as a').innerJoin('port as p', 'p.id', 'a.port_id').select('a.port_id')
