@@ -1,10 +1,10 @@
 // The network agent (Neutron's linuxbridge + DHCP agents): one per host. It keeps no database:
 // at start, ~50 ms after every `network.changes` fanout, when a tap device appears or goes, and
-// every network.agent.resyncSeconds,
-// it asks the network service for this host's state (protocol.ts hostState) and reconciles the
-// host to it — bridges and uplinks (l2/), DHCP namespaces and dnsmasq (dhcp/), ports' devices on
-// their bridges — removes what the database no longer wants, and reports the ports it found
-// wired or unwired (casts), which become the ports' ACTIVE/DOWN status.
+// every network.agent.resyncSeconds, it asks the network service for this host's state
+// (protocol.ts hostState) and reconciles the host to it — bridges and uplinks (l2/), DHCP
+// namespaces and dnsmasq (dhcp/), ports' devices on their bridges — removes what the database
+// no longer wants, and reports the ports it found wired or unwired (casts), which become the
+// ports' ACTIVE/DOWN status.
 import { mkdir, readdir } from 'node:fs/promises';
 import type { Bus } from '../../bus/bus.ts';
 import type { Config } from '../../core/config.ts';

@@ -338,6 +338,8 @@ export async function setPortStatus(ctx: NetworkContext, id: string, status: 'AC
 export async function setPortsStatus(ctx: NetworkContext, ids: string[], status: 'ACTIVE' | 'DOWN', host?: string): Promise<string[]> {
   if (ids.length === 0) return [];
   return write(ctx, async (tx, changes) => {
+    // Locked first, so a port moved to another host meanwhile is not set by this host's report.
+    await lockRows(ctx, tx, 'port', ids);
     let q = tx.selectFrom('port').select(['id', 'network_id', 'binding_host_id']).where('id', 'in', [...new Set(ids)]).where('status', '!=', status);
     if (host !== undefined) q = q.where('binding_host_id', '=', host);
     const rows = await q.execute();
