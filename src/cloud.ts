@@ -34,6 +34,8 @@ import { startComputeAgent, type ComputeAgent } from './agents/compute/agent.ts'
 import { startMetadataAgent, type MetadataAgent } from './agents/network/metadata/agent.ts';
 import { metadataSocket } from './agents/network/metadata/paths.ts';
 import { injectUpstream } from './agents/network/metadata/upstream.ts';
+import { startNetworkAgent, type NetworkAgent } from './agents/network/agent.ts';
+import { serveNetworkAgents } from './services/network/app/host-state.ts';
 import { ImageCache } from './agents/compute/image-cache.ts';
 import { createDriver } from './agents/compute/virt/create-driver.ts';
 import { serveConductor } from './services/compute/app/conductor.ts';
@@ -75,6 +77,8 @@ export type Cloud = {
   compute: ComputeContext;
   /** The compute agent of this host (null when compute.driver says none runs here). */
   computeAgent: ComputeAgent | null;
+  /** The network agent of this host (null when network.agent.enabled is false, or until it could start). */
+  networkAgent: NetworkAgent | null;
   /** Placement's app context: the scheduler calls placement/app/ with it in-process. */
   placement: PlacementContext;
   /** The network service's app context: compute calls network/app/compute-api.ts with it in-process. */
@@ -142,13 +146,28 @@ export async function createCloud(config: Config, log: Logger): Promise<Cloud> {
         agentRetry = setTimeout(() => void startAgent(), 30_000);
       }
     };
+    // The network agent of this host: without root or its tools it is retried, the APIs stay up.
+    const stopNetworkAgents = serveNetworkAgents(network);
+    let networkAgentRetry: NodeJS.Timeout | undefined;
+    const startNetAgent = async (): Promise<void> => {
+      if (!config.network.agent.enabled) return;
+      try {
+        cloud.networkAgent = await startNetworkAgent({ config, bus, log, stateDir: join(config.stateDir, 'network') });
+      } catch (e) {
+        log.error({ err: e }, 'the network agent could not start; retrying in 30 s');
+        networkAgentRetry = setTimeout(() => void startNetAgent(), 30_000);
+      }
+    };
     const cloud: Cloud = {
-      app, bus, identity, bootstrap, images, placement, network, compute, computeAgent: null, metadataAgent, secrets,
+      app, bus, identity, bootstrap, images, placement, network, compute, computeAgent: null, networkAgent: null, metadataAgent, secrets,
       async close() {
         clearTimeout(agentRetry);
+        clearTimeout(networkAgentRetry);
         await metadataAgent.stop();
         await Promise.allSettled([...compute.background]);
         await cloud.computeAgent?.stop();
+        await cloud.networkAgent?.stop();
+        stopNetworkAgents();
         stopConductor();
         await app.close();
         await image.close();
@@ -157,6 +176,7 @@ export async function createCloud(config: Config, log: Logger): Promise<Cloud> {
       },
     };
     await startAgent();
+    await startNetAgent();
     await recoverCompute(compute);
     return cloud;
   } catch (e) {

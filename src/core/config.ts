@@ -55,6 +55,24 @@ export type NetworkConfig = {
   policyFile: string | null;
   /** The starting networks `./nubo up` makes (app/bootstrap.ts): DNS servers of the admin project's private subnet. */
   bootstrap: { dnsNameservers: string[] };
+  /**
+   * The host whose network agent serves DHCP: DHCP ports are bound to it. Defaults to this
+   * host (compute.host) when the network agent runs here, else none (no DHCP ports are made,
+   * as Neutron makes none while no DHCP agent serves a network).
+   */
+  dhcpHost: string | null;
+  /** This host's VXLAN underlay address; null (default): a single host, no VXLAN device at all. */
+  tunnelIp: string | null;
+  /** Physical network name -> the interface flat networks of it use on this host (Neutron's physical_interface_mappings). */
+  physicalInterfaceMappings: Record<string, string>;
+  /** The network agent of this host (bridges, DHCP). */
+  agent: {
+    enabled: boolean;
+    /** Full reconcile period, besides the one after every change. */
+    resyncSeconds: number;
+    /** DHCP lease time (Neutron's dhcp_lease_duration). */
+    dhcpLeaseSeconds: number;
+  };
 };
 
 export type ComputeConfig = {
@@ -127,8 +145,10 @@ export function loadConfig(env: Env = process.env): Config {
       policyFile: file.image?.policyFile ?? null,
     },
     compute: computeConfig(stateDir, env, file.compute ?? {}),
-    network: networkConfig(file.network ?? {}),
+    network: networkConfig(file.network ?? {}, env),
   };
+  // '' names no DHCP host at all.
+  cfg.network.dhcpHost = (cfg.network.dhcpHost ?? (cfg.network.agent.enabled ? cfg.compute.host : null)) || null;
   cfg.publicUrl = cfg.publicUrl.replace(/\/+$/, '');
   return cfg;
 }
@@ -171,7 +191,14 @@ function computeConfig(stateDir: string, env: Env, file: DeepPartial<ComputeConf
 
 const VNI_MAX = 2 ** 24 - 1;
 
-function networkConfig(file: DeepPartial<NetworkConfig>): NetworkConfig {
+function boolSetting(name: string, value: string | undefined): boolean | undefined {
+  if (value === undefined || value === '') return undefined;
+  if (value === 'true' || value === '1') return true;
+  if (value === 'false' || value === '0') return false;
+  throw new Error(`${name} must be true or false, got '${value}'`);
+}
+
+function networkConfig(file: DeepPartial<NetworkConfig>, env: Env): NetworkConfig {
   const vniRange = { min: 1, max: 65535, ...file.vniRange };
   if (!Number.isInteger(vniRange.min) || !Number.isInteger(vniRange.max) || vniRange.min < 1 || vniRange.max > VNI_MAX || vniRange.min > vniRange.max) {
     throw new Error(`network.vniRange must be integers with 1 <= min <= max <= ${VNI_MAX}, got ${JSON.stringify(vniRange)}`);
@@ -187,6 +214,15 @@ function networkConfig(file: DeepPartial<NetworkConfig>): NetworkConfig {
     quota: { network: 100, subnet: 100, port: 500, router: 10, floatingip: 50, security_group: 10, security_group_rule: 100, ...file.quota },
     policyFile: file.policyFile ?? null,
     bootstrap: { dnsNameservers: (file.bootstrap?.dnsNameservers as string[] | undefined) ?? [] },
+    // Filled in by loadConfig once compute.host is known.
+    dhcpHost: env.NUBO_DHCP_HOST ?? file.dhcpHost ?? null,
+    tunnelIp: file.tunnelIp ?? null,
+    physicalInterfaceMappings: (file.physicalInterfaceMappings as Record<string, string> | undefined) ?? {},
+    agent: {
+      enabled: boolSetting('NUBO_NETWORK_AGENT', env.NUBO_NETWORK_AGENT) ?? file.agent?.enabled ?? true,
+      resyncSeconds: file.agent?.resyncSeconds ?? 30,
+      dhcpLeaseSeconds: file.agent?.dhcpLeaseSeconds ?? 86400,
+    },
   };
 }
 

@@ -35,6 +35,12 @@ export function inNamespace(ns: string, argv: readonly string[], opts: { check?:
   return run(['ip', 'netns', 'exec', ns, ...argv], { check: opts.check ?? true, timeoutMs: opts.timeoutMs ?? 30_000, ...(opts.input !== undefined ? { input: opts.input } : {}) });
 }
 
+/** Starts a long-running argv inside a namespace, detached (output appended to logFile); returns its PID (`ip netns exec` execs argv in place). */
+export function spawnInNamespace(ns: string, argv: readonly string[], logFile: string): number {
+  checkNs(ns);
+  return spawnDetached(['ip', 'netns', 'exec', ns, ...argv], logFile);
+}
+
 export async function listNamespaces(): Promise<string[]> {
   const { stdout } = await run(['ip', '-j', 'netns', 'list'], { timeoutMs: 30_000 });
   const list = stdout.trim() ? (JSON.parse(stdout) as { name: string }[]) : [];
@@ -108,15 +114,6 @@ export async function setAddresses(ns: string, dev: string, cidrs: readonly stri
 }
 
 /**
- * Starts a long-running program inside a namespace (`ip netns exec ns argv…`, detached, output
- * appended to logFile). `ip netns exec` execs the program in place, so the PID is the program's.
- */
-export function spawnInNamespace(ns: string, argv: readonly string[], logFile: string): number {
-  checkNs(ns);
-  return spawnDetached(['ip', 'netns', 'exec', ns, ...argv], logFile);
-}
-
-/**
  * Sets (or, with null, removes) the default route of a namespace Nubo made. Only inside a
  * namespace: the root namespace's routes are never Nubo's to touch.
  */
@@ -136,4 +133,36 @@ export async function listAddresses(ns: string, dev: string): Promise<string[]> 
   if (r.code !== 0 || !r.stdout.trim()) return [];
   const info = JSON.parse(r.stdout) as { addr_info?: { family: string; local: string; prefixlen: number }[] }[];
   return (info[0]?.addr_info ?? []).filter((a) => a.family === 'inet').map((a) => `${a.local}/${a.prefixlen}`);
+}
+
+/** Puts a Nubo device (a tap, a veth end, an operator-mapped `nve` uplink) on a Nubo bridge; never a real interface. */
+export async function setMaster(dev: string, bridge: string): Promise<void> {
+  checkDev(dev);
+  checkDev(bridge);
+  await ip(null, ['link', 'set', dev, 'master', bridge]);
+}
+
+/** Takes a Nubo device off whatever bridge it is on. */
+export async function setNoMaster(dev: string): Promise<void> {
+  checkDev(dev);
+  await ip(null, ['link', 'set', dev, 'nomaster']);
+}
+
+/** Sets a Nubo device of the root namespace up or down. */
+export async function setLinkUp(dev: string, up: boolean): Promise<void> {
+  checkDev(dev);
+  await ip(null, ['link', 'set', dev, up ? 'up' : 'down']);
+}
+
+/**
+ * A VXLAN device on a bridge (multi-host only: DESIGN.md — it makes the kernel listen on
+ * UDP 4789 whatever `local` is, so a single host creates none). Which remote hosts to flood
+ * to is not programmed here (no l2population yet).
+ */
+export async function ensureVxlan(dev: string, vni: number, localIp: string, mtu: number, bridge: string): Promise<void> {
+  checkDev(dev);
+  checkDev(bridge);
+  if (!Number.isInteger(vni) || vni < 1 || vni > 2 ** 24 - 1) throw new Error(`bad VNI ${vni}`);
+  if (!(await linkExists(null, dev))) await ip(null, ['link', 'add', dev, 'type', 'vxlan', 'id', String(vni), 'local', localIp, 'dstport', '4789']);
+  await ip(null, ['link', 'set', dev, 'mtu', String(mtu), 'master', bridge, 'up']);
 }

@@ -31,7 +31,7 @@ describe('openstack CLI against ./nubo up', { timeout: 600_000 }, () => {
     const port = String(20000 + Math.floor(Math.random() * 20000));
     // The fake compute driver: this step runs without libvirtd (the system tests boot real guests
     // through ./nubo up), and `up` would otherwise start one and leave it running.
-    env = { ...process.env, NUBO_STATE_DIR: stateDir, NUBO_PORT: port, NUBO_DATABASE_URL: db.url, NUBO_COMPUTE_DRIVER: 'fake' };
+    env = { ...process.env, NUBO_STATE_DIR: stateDir, NUBO_PORT: port, NUBO_DATABASE_URL: db.url, NUBO_COMPUTE_DRIVER: 'fake', NUBO_NETWORK_AGENT: 'false' };
     for (const k of Object.keys(env)) if (k.startsWith('OS_')) delete env[k];
   });
   after(async () => {

@@ -48,4 +48,17 @@ describe('config', () => {
       rmSync(dir, { recursive: true, force: true });
     }
   });
+  it('runs the network agent by default, with DHCP on this host; without the agent there is no DHCP host unless named', () => {
+    const on = loadConfig({ NUBO_STATE_DIR: '/tmp/none', NUBO_COMPUTE_HOST: 'h1' });
+    assert.deepEqual(on.network.agent, { enabled: true, resyncSeconds: 30, dhcpLeaseSeconds: 86400 });
+    assert.equal(on.network.dhcpHost, 'h1');
+    assert.equal(on.network.tunnelIp, null);
+    assert.deepEqual(on.network.physicalInterfaceMappings, {});
+    const off = loadConfig({ NUBO_STATE_DIR: '/tmp/none', NUBO_COMPUTE_HOST: 'h1', NUBO_NETWORK_AGENT: 'false' });
+    assert.equal(off.network.agent.enabled, false);
+    assert.equal(off.network.dhcpHost, null);
+    assert.equal(loadConfig({ NUBO_STATE_DIR: '/tmp/none', NUBO_NETWORK_AGENT: 'false', NUBO_DHCP_HOST: 'net-1' }).network.dhcpHost, 'net-1');
+    assert.equal(loadConfig({ NUBO_STATE_DIR: '/tmp/none', NUBO_DHCP_HOST: '' }).network.dhcpHost, null, '"" names no DHCP host');
+    assert.throws(() => loadConfig({ NUBO_STATE_DIR: '/tmp/none', NUBO_NETWORK_AGENT: 'maybe' }), /NUBO_NETWORK_AGENT must be true or false/);
+  });
 });

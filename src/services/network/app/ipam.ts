@@ -131,3 +131,9 @@ export async function fixedIpsOf(db: Tx, portIds: string[]): Promise<Map<string,
   for (const r of rows) out.get(r.port_id)?.push({ subnet_id: r.subnet_id, ip_address: r.ip_address });
   return out;
 }
+
+/** Inside a write: one more address for the port from the subnet's pools (the subnet locked first); null when they are full. */
+export async function allocateFromSubnet(ctx: NetworkContext, tx: Tx, portId: string, subnet: SubnetRow): Promise<FixedIp | null> {
+  await lockRows(ctx, tx, 'subnet', [subnet.id]);
+  return allocateAny(tx, subnet, portId);
+}

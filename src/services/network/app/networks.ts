@@ -4,12 +4,14 @@ import type { ExpressionBuilder } from 'kysely';
 import { toBool, toInt } from '../../../db/database.ts';
 import type { NetworkDB, NetworkRow } from '../db/schema.ts';
 import type { NetworkContext, Scope } from './context.ts';
+import { DHCP_OWNER, dhcpPortsOf } from './dhcp-ports.ts';
 import { conflict, networkNotFound } from './errors.ts';
 import { pushDown, type Filters } from './list.ts';
 import { checkQuota } from './quotas.ts';
 import { newId, now, parseJson, stamps, type Standard, standard } from './rows.ts';
 import { claimSegment, type SegmentRequest } from './segments.ts';
 import { deleteTags, insertTags, tagsOf } from './tags.ts';
+import { removePort } from './ports.ts';
 import { lockRows, write, type Tx } from './transaction.ts';
 
 export type Network = Standard & {
@@ -139,13 +141,14 @@ export async function updateNetwork(ctx: NetworkContext, scope: Scope, id: strin
   return (await toNetworks(ctx, [row]))[0] as Network;
 }
 
-/** Deletes a network and its subnets; 409 NetworkInUse while any port is on it. */
+/** Deletes a network and its subnets; 409 NetworkInUse while any port but its DHCP port is on it (that one goes with it). */
 export async function deleteNetwork(ctx: NetworkContext, scope: Scope, id: string): Promise<void> {
   await write(ctx, async (tx, changes) => {
     await lockRows(ctx, tx, 'network', [id]);
     await visibleNetworkRow(ctx, scope, id, tx);
-    const port = await tx.selectFrom('port').select('id').where('network_id', '=', id).executeTakeFirst();
+    const port = await tx.selectFrom('port').select('id').where('network_id', '=', id).where('device_owner', '!=', DHCP_OWNER).executeTakeFirst();
     if (port) throw conflict('NetworkInUse', `Unable to complete operation on network ${id}. There are one or more ports still in use on the network.`);
+    for (const p of await dhcpPortsOf(tx, id)) await removePort(tx, changes, p);
     const subnets = (await tx.selectFrom('subnet').select('id').where('network_id', '=', id).execute()).map((s) => s.id);
     await deleteTags(tx, [id, ...subnets]);
     await tx.deleteFrom('subnet').where('network_id', '=', id).execute();

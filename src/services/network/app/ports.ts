@@ -65,7 +65,9 @@ export type PortUpdate = Partial<Omit<PortCreate, 'projectId' | 'networkId' | 't
 export const ROUTER_INTERFACE = 'network:router_interface';
 export const ROUTER_GATEWAY = 'network:router_gateway';
 export const FLOATING_IP_OWNER = 'network:floatingip';
-const SERVICE_OWNERS = [ROUTER_INTERFACE, ROUTER_GATEWAY, FLOATING_IP_OWNER];
+/** A network's DHCP port (dhcp-ports.ts keeps it in step with the network's DHCP subnets). */
+export const DHCP_OWNER = 'network:dhcp';
+const SERVICE_OWNERS = [ROUTER_INTERFACE, ROUTER_GATEWAY, FLOATING_IP_OWNER, DHCP_OWNER];
 
 /** Neutron's max_allowed_address_pair. */
 export const MAX_ADDRESS_PAIRS = 10;
@@ -175,8 +177,8 @@ async function linkGroups(tx: Tx, portId: string, groups: string[]): Promise<voi
  * IPs create theirs through here too, in their own transaction. Security groups are resolved
  * by the caller (resolveGroups) because the default group is made in its own transaction.
  */
-export async function insertPort(ctx: NetworkContext, tx: Tx, changes: ChangeSet, network: NetworkRow, input: PortCreate, groups: string[]): Promise<PortRow> {
-  if (input.projectId) await checkQuota(ctx, tx, input.projectId, 'port');
+export async function insertPort(ctx: NetworkContext, tx: Tx, changes: ChangeSet, network: NetworkRow, input: PortCreate, groups: string[], opts: { quota?: boolean } = {}): Promise<PortRow> {
+  if (input.projectId && opts.quota !== false) await checkQuota(ctx, tx, input.projectId, 'port');
   const portSecurity = input.portSecurityEnabled ?? toBool(network.port_security_enabled);
   if (!portSecurity && groups.length) throw PORT_SECURITY_FOR_GROUPS();
   if (!portSecurity && input.allowedAddressPairs?.length) throw PORT_SECURITY_FOR_PAIRS();
@@ -326,8 +328,24 @@ export async function deletePort(ctx: NetworkContext, scope: Scope, id: string):
 
 /** The network agent's report: the port is wired (ACTIVE) or not (DOWN). */
 export async function setPortStatus(ctx: NetworkContext, id: string, status: 'ACTIVE' | 'DOWN'): Promise<void> {
-  await write(ctx, async (tx, changes) => {
-    const res = await tx.updateTable('port').set({ status, updated_at: now() }).where('id', '=', id).where('status', '!=', status).executeTakeFirst();
-    if (Number(res.numUpdatedRows) > 0) changes.add({ resource: 'port', action: 'updated', id });
+  await setPortsStatus(ctx, [id], status);
+}
+
+/**
+ * The agent of `host` reports ports wired or unwired: those still bound there (a port moved
+ * meanwhile is the new host's to report) and not already in that status change, in one write.
+ */
+export async function setPortsStatus(ctx: NetworkContext, ids: string[], status: 'ACTIVE' | 'DOWN', host?: string): Promise<string[]> {
+  if (ids.length === 0) return [];
+  return write(ctx, async (tx, changes) => {
+    // Locked first, so a port moved to another host meanwhile is not set by this host's report.
+    await lockRows(ctx, tx, 'port', ids);
+    let q = tx.selectFrom('port').select(['id', 'network_id', 'binding_host_id']).where('id', 'in', [...new Set(ids)]).where('status', '!=', status);
+    if (host !== undefined) q = q.where('binding_host_id', '=', host);
+    const rows = await q.execute();
+    if (rows.length === 0) return [];
+    await tx.updateTable('port').set({ status, updated_at: now() }).where('id', 'in', rows.map((r) => r.id)).execute();
+    for (const r of rows) changes.add({ resource: 'port', action: 'updated', id: r.id, networkId: r.network_id, ...(r.binding_host_id ? { hostId: r.binding_host_id } : {}) });
+    return rows.map((r) => r.id);
   });
 }

@@ -3,6 +3,7 @@
 import { toBool, toInt } from '../../../db/database.ts';
 import type { SubnetRow } from '../db/schema.ts';
 import type { NetworkContext, Scope } from './context.ts';
+import { DHCP_OWNER, syncDhcpPort } from './dhcp-ports.ts';
 import { conflict, subnetNotFound } from './errors.ts';
 import { parseIpv4 } from './ip.ts';
 import { pushDown, type Filters } from './list.ts';
@@ -95,6 +96,7 @@ export async function createSubnet(ctx: NetworkContext, scope: Scope, input: Sub
     await tx.insertInto('subnet').values(r).execute();
     await insertTags(tx, r.id, input.tags);
     changes.add({ resource: 'subnet', action: 'created', id: r.id, networkId: r.network_id });
+    if (input.enableDhcp) await syncDhcpPort(ctx, tx, changes, r.network_id);
     return r;
   });
   return (await toSubnets(ctx, [row]))[0] as Subnet;
@@ -102,6 +104,7 @@ export async function createSubnet(ctx: NetworkContext, scope: Scope, input: Sub
 
 export async function updateSubnet(ctx: NetworkContext, scope: Scope, id: string, patch: SubnetUpdate): Promise<Subnet> {
   const row = await write(ctx, async (tx, changes) => {
+    if (patch.enableDhcp !== undefined) await lockNetworkOf(ctx, tx, id);
     await lockRows(ctx, tx, 'subnet', [id]);
     const cur = await visibleSubnetRow(ctx, scope, id, tx);
     const cidr = parseSubnetCidr(cur.cidr);
@@ -126,20 +129,34 @@ export async function updateSubnet(ctx: NetworkContext, scope: Scope, id: string
     const next = { ...cur, ...set, revision_number: cur.revision_number + 1, updated_at: now() };
     await tx.updateTable('subnet').set({ ...set, revision_number: next.revision_number, updated_at: next.updated_at }).where('id', '=', id).execute();
     changes.add({ resource: 'subnet', action: 'updated', id, networkId: cur.network_id });
+    if (next.enable_dhcp !== cur.enable_dhcp) await syncDhcpPort(ctx, tx, changes, cur.network_id);
     return next;
   });
   return (await toSubnets(ctx, [row]))[0] as Subnet;
 }
 
-/** Deletes a subnet; 409 SubnetInUse while any port holds an address in it. */
+/** Locks the network of a subnet (its DHCP port changes with it): the lock order puts networks before subnets. */
+async function lockNetworkOf(ctx: NetworkContext, tx: Tx, subnetId: string): Promise<void> {
+  const found = await tx.selectFrom('subnet').select('network_id').where('id', '=', subnetId).executeTakeFirst();
+  if (found) await lockRows(ctx, tx, 'network', [found.network_id]);
+}
+
+/**
+ * Deletes a subnet; 409 SubnetInUse while any port but the DHCP port holds an address in it
+ * (the DHCP port lets go of it, and goes with the network's last DHCP subnet, as in Neutron).
+ */
 export async function deleteSubnet(ctx: NetworkContext, scope: Scope, id: string): Promise<void> {
   await write(ctx, async (tx, changes) => {
+    await lockNetworkOf(ctx, tx, id);
     await lockRows(ctx, tx, 'subnet', [id]);
     const cur = await visibleSubnetRow(ctx, scope, id, tx);
-    const held = await tx.selectFrom('ip_allocation').select('port_id').where('subnet_id', '=', id).executeTakeFirst();
+    const held = await tx.selectFrom('ip_allocation as a').innerJoin('port as p', 'p.id', 'a.port_id').select('a.port_id')
+      .where('a.subnet_id', '=', id).where('p.device_owner', '!=', DHCP_OWNER).executeTakeFirst();
     if (held) throw conflict('SubnetInUse', `Unable to complete operation on subnet ${id}: One or more ports have an IP allocation from this subnet.`);
+    await tx.deleteFrom('ip_allocation').where('subnet_id', '=', id).execute();
     await deleteTags(tx, [id]);
     await tx.deleteFrom('subnet').where('id', '=', id).execute();
     changes.add({ resource: 'subnet', action: 'deleted', id, networkId: cur.network_id });
+    await syncDhcpPort(ctx, tx, changes, cur.network_id);
   });
 }

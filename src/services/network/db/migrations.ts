@@ -148,4 +148,11 @@ const initial: Migration = {
   },
 };
 
-export const networkMigrations: Record<string, Migration> = { '0001_initial': initial };
+/** The network agents ask for their host's ports on every sync (app/host-state.ts). */
+const portBindingHost: Migration = {
+  async up(db: Kysely<unknown>) {
+    await db.schema.createIndex('port_binding_host').on('port').column('binding_host_id').execute();
+  },
+};
+
+export const networkMigrations: Record<string, Migration> = { '0001_initial': initial, '0002_port_binding_host': portBindingHost };

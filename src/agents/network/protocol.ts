@@ -1,0 +1,75 @@
+// The bus protocol between the network service (which owns the database) and the network
+// agents (one per host, which own the bridges, namespaces and dnsmasq processes). The agent
+// keeps no database: it asks for everything it must realise on its host (hostState), reconciles
+// the host to that, and tells the service what it wired (casts). Changes reach it as the
+// `network.changes` fanout (services/network/app/changes.ts), which only says where to look.
+
+/** The network service serves this topic; agents call and cast to it. */
+export const NETWORK_AGENT_TOPIC = 'network.agent';
+
+export type HostNetwork = {
+  id: string;
+  /** networkBridge(id), the bridge on every host. */
+  bridge: string;
+  mtu: number;
+  networkType: string;
+  segmentationId: number | null;
+  physicalNetwork: string | null;
+  /** false: the network's ports are not wired (Neutron's admin_state_up on the network). */
+  adminStateUp: boolean;
+};
+
+export type HostRoute = { destination: string; nexthop: string };
+
+/** A DHCP-enabled subnet of a network in the host's state. */
+export type HostSubnet = {
+  id: string;
+  networkId: string;
+  cidr: string;
+  gatewayIp: string | null;
+  dnsNameservers: string[];
+  hostRoutes: HostRoute[];
+  allocationPools: { start: string; end: string }[];
+};
+
+export type HostFixedIp = { subnetId: string; ipAddress: string };
+
+/** A port as the agent needs it (bound to the host, or on a network DHCP serves). */
+export type HostPort = {
+  id: string;
+  networkId: string;
+  macAddress: string;
+  fixedIps: HostFixedIp[];
+  deviceOwner: string;
+  adminStateUp: boolean;
+  status: string;
+  /** The host it is bound to ('' when unbound). */
+  hostId: string;
+};
+
+export type HostState = {
+  host: string;
+  /** Networks with a port bound to the host (a DHCP port included). */
+  networks: HostNetwork[];
+  /** The DHCP-enabled subnets of those networks. */
+  subnets: HostSubnet[];
+  /** The DHCP ports bound to the host (device_owner network:dhcp), one per network it serves. */
+  dhcpPorts: HostPort[];
+  /** Every port bound to the host. */
+  boundPorts: HostPort[];
+  /** Every port of the networks this host serves DHCP for: dnsmasq's static leases come only from these. */
+  dhcpNetworkPorts: HostPort[];
+};
+
+/** Calls an agent makes to the service (`bus.call(NETWORK_AGENT_TOPIC, method, args)`). */
+export type NetworkServiceCalls = {
+  hostState: { args: { host: string }; result: HostState };
+};
+
+/** Casts an agent makes to the service (`bus.cast(NETWORK_AGENT_TOPIC, method, args)`). */
+export type NetworkServiceCasts = {
+  /** These ports' devices are on their network's bridge: the service sets them ACTIVE. */
+  portsWired: { host: string; portIds: string[] };
+  /** These ports' devices are gone (or administratively down): the service sets them DOWN. */
+  portsUnwired: { host: string; portIds: string[] };
+};
