@@ -5,7 +5,7 @@ import type { Logger } from '../../../core/logger.ts';
 import type { PolicyEnforcer } from '../../../core/policy.ts';
 import type { ImageClient } from '../../../http/image-client.ts';
 import type { FlavorSpec, HostResources } from '../../../agents/compute/virt/driver.ts';
-import type { ComputeDB } from '../db/schema.ts';
+import type { ComputeDB, ComputeServiceRow } from '../db/schema.ts';
 
 /** What scheduling needs to know about one instance to place. */
 export type PlaceRequest = {
@@ -27,6 +27,8 @@ export interface Placer {
   reclaim(instanceUuid: string, node: string, projectId: string, userId: string, flavor: FlavorSpec): Promise<void>;
   /** Drops every claim of the instance. Nothing to drop is fine. */
   release(instanceUuid: string): Promise<void>;
+  /** A host's compute service record as just written (heartbeat, enable/disable; null: deleted), for the scheduler's view of it. */
+  hostChanged(host: string, service: ComputeServiceRow | null): void;
   /** Makes the host's resource provider and inventory match what its agent reports. */
   syncHost(nodeUuid: string, host: string, resources: HostResources): Promise<void>;
 }
