@@ -5,7 +5,7 @@
 import { computeTopic, type AgentMethods } from '../../../agents/compute/protocol.ts';
 import type { ImageSpec } from '../../../agents/compute/virt/driver.ts';
 import { runSaga, type SagaRecord, type SagaStep } from '../../../core/saga.ts';
-import type { ComputeContext, PlaceRequest } from './context.ts';
+import { inWrite, type ComputeContext, type PlaceRequest } from './context.ts';
 import { domainName, failInstance, finish, flavorOf, getInstance, now } from './instances.ts';
 import { forgetSaga, newSaga, sagaStore } from './saga-store.ts';
 import { instanceSpec } from './spec.ts';
@@ -43,8 +43,8 @@ export function bootSteps(ctx: ComputeContext): SagaStep<BootState>[] {
     {
       name: 'assign',
       async do(s) {
-        await ctx.db.updateTable('instance').set({ host: s.host ?? null, node: s.node ?? null, task_state: TaskState.SPAWNING, updated_at: now() })
-          .where('id', '=', s.instanceUuid).where('deleted', '=', 0).execute();
+        await ctx.write((db) => db.updateTable('instance').set({ host: s.host ?? null, node: s.node ?? null, task_state: TaskState.SPAWNING, updated_at: now() })
+          .where('id', '=', s.instanceUuid).where('deleted', '=', 0).execute());
       },
     },
     {
@@ -63,7 +63,7 @@ export function bootSteps(ctx: ComputeContext): SagaStep<BootState>[] {
     {
       name: 'activate',
       async do(s) {
-        const done = await finish(ctx, s.instanceUuid, TaskState.SPAWNING, { vm_state: VmState.ACTIVE, power_state: 1, launched_at: now() });
+        const done = await ctx.write((db) => finish(inWrite(ctx, db), s.instanceUuid, TaskState.SPAWNING, { vm_state: VmState.ACTIVE, power_state: 1, launched_at: now() }));
         if (done) return;
         // Resumed after a crash that followed this very update: it is done, not lost (undoing
         // here would destroy a running guest and put it in ERROR).

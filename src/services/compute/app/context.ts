@@ -1,6 +1,7 @@
 import type { Kysely } from 'kysely';
 import type { Bus } from '../../../bus/bus.ts';
 import type { Config } from '../../../core/config.ts';
+import type { GroupCommit } from '../../../db/group-commit.ts';
 import type { Logger } from '../../../core/logger.ts';
 import type { PolicyEnforcer } from '../../../core/policy.ts';
 import type { ImageClient } from '../../../http/image-client.ts';
@@ -35,6 +36,12 @@ export interface Placer {
 
 export type ComputeContext = {
   db: Kysely<ComputeDB>;
+  /**
+   * The hot paths' writes (saga progress, a boot's instance updates, creates, heartbeats):
+   * committed together with whatever else is being written (src/db/group-commit.ts). A write
+   * uses only the database it is given; inside one, `inWrite` gives the context to pass on.
+   */
+  write: GroupCommit<ComputeDB>;
   config: Config;
   log: Logger;
   policy: PolicyEnforcer;
@@ -45,3 +52,8 @@ export type ComputeContext = {
   /** Work that outlives its request (sagas, actions): awaited on close. */
   background: Set<Promise<unknown>>;
 };
+
+/** The context inside a write: its queries go to that write's connection, and a write it starts is part of it. */
+export function inWrite(ctx: ComputeContext, db: Kysely<ComputeDB>): ComputeContext {
+  return { ...ctx, db, write: (work) => work(db) };
+}

@@ -47,10 +47,12 @@ export async function upsertComputeService(ctx: ComputeContext, host: string, no
     host, binary: COMPUTE_BINARY, topic: COMPUTE_TOPIC, disabled: 0, disabled_reason: null, forced_down: 0,
     last_seen_up: nowIso, version: SERVICE_VERSION, uuid: randomUUID(), created_at: nowIso, updated_at: nowIso,
   } as ComputeServiceRow;
-  await ctx.db.insertInto('compute_service').values(row).onConflict((oc) => oc.columns(['host', 'binary']).doUpdateSet({ last_seen_up: nowIso, updated_at: nowIso }))
-    .execute();
-  const current = await ctx.db.selectFrom('compute_service').selectAll().where('host', '=', host).where('binary', '=', COMPUTE_BINARY)
-    .executeTakeFirstOrThrow();
+  const current = await ctx.write(async (db) => {
+    await db.insertInto('compute_service').values(row).onConflict((oc) => oc.columns(['host', 'binary']).doUpdateSet({ last_seen_up: nowIso, updated_at: nowIso }))
+      .execute();
+    return db.selectFrom('compute_service').selectAll().where('host', '=', host).where('binary', '=', COMPUTE_BINARY)
+      .executeTakeFirstOrThrow();
+  });
   ctx.placer.hostChanged(host, current);
   return current;
 }
