@@ -96,6 +96,16 @@ describe('the host-state cache itself', () => {
     assert.deepEqual((await cache.hosts(false)).hosts.map((h) => h.host), ['hsc-a']);
   });
 
+  it('reads the hosts for every call when the refresh period is 0', async () => {
+    const cache = createHostStateCache(s.cloud.compute, s.cloud.placement, { refreshMs: 0 });
+    const a = byHost((await cache.hosts(false)).hosts).get('hsc-a') as HostState;
+    const before = a.used.MEMORY_MB;
+    cache.charge(a.nodeUuid, { MEMORY_MB: 256 }, 1);
+    const again = await cache.hosts(false);
+    assert.equal(again.fresh, true);
+    assert.equal(byHost(again.hosts).get('hsc-a')?.used.MEMORY_MB, before, 'read again: the charge is gone');
+  });
+
   it('counts its own charges at once, and sees a claim made through the placement API after the refresh period', async () => {
     let t = Date.now();
     const cache = createHostStateCache(s.cloud.compute, s.cloud.placement, { refreshMs: 10_000, clock: () => t });
@@ -110,8 +120,11 @@ describe('the host-state cache itself', () => {
     assert.equal(stale.fresh, false);
     assert.equal(byHost(stale.hosts).get('hsc-a')?.used.MEMORY_MB, before, 'not seen before the refresh');
     t += 10_000;
+    // Past the period: this call still gets what the cache has, and starts the reload.
+    assert.equal(byHost((await cache.hosts(false)).hosts).get('hsc-a')?.used.MEMORY_MB, before);
+    await cache.reload();
     const refreshed = await cache.hosts(false);
-    assert.equal(refreshed.fresh, true);
+    assert.equal(refreshed.fresh, false);
     assert.equal(byHost(refreshed.hosts).get('hsc-a')?.used.MEMORY_MB, capacity, 'seen after it: the host is full');
   });
 });

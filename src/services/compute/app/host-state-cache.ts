@@ -2,10 +2,10 @@
 // host's records and provider summary for each boot made scheduling O(hosts) database work per
 // boot; instead they are loaded once and then kept current from what this process does and
 // hears: the placer's own claims and releases, its agents' heartbeats and inventory syncs, and
-// operators enabling, disabling or deleting services. The whole set is reloaded once it is
-// older than compute.scheduler.hostStateRefreshSeconds, which is how changes made elsewhere
-// (other Nubo processes on a shared PostgreSQL, allocations or inventories written through the
-// placement API) are seen.
+// operators enabling, disabling or deleting services. The whole set is reloaded (in the
+// background) once it is older than compute.scheduler.hostStateRefreshSeconds, which is how
+// changes made elsewhere (other Nubo processes on a shared PostgreSQL, allocations or
+// inventories written through the placement API) are seen.
 //
 // The cache may be behind; Placement's atomic claim stays the judge. A host the cache thinks
 // has room but has not costs a failed claim and a move to the next host, never an over-commit;
@@ -19,7 +19,8 @@ import { instancesByHost, loadHostRecords, recordIsUp, serviceFields, type HostR
 
 export type HostStateCache = {
   /**
-   * Every host, `up` worked out now; reloaded first when older than the refresh period.
+   * Every host, `up` worked out now. Read first if never read (or the refresh period is 0);
+   * past the refresh period, a reload starts and this call gets the states as they are.
    * `fresh`: the states were read from the database for this call. The states are the cache's
    * own objects: read them synchronously, never change them.
    */
@@ -34,7 +35,7 @@ export type HostStateCache = {
   serviceChanged(host: string, row: ComputeServiceRow | null): void;
 };
 
-export function createHostStateCache(ctx: Pick<ComputeContext, 'db' | 'config'>, placement: PlacementContext, opts: { refreshMs: number; clock?: () => number }): HostStateCache {
+export function createHostStateCache(ctx: Pick<ComputeContext, 'db' | 'config' | 'log'>, placement: PlacementContext, opts: { refreshMs: number; clock?: () => number }): HostStateCache {
   const clock = opts.clock ?? Date.now;
   /** By node uuid, in the order the database gave them. */
   let records = new Map<string, HostRecord>();
@@ -56,9 +57,13 @@ export function createHostStateCache(ctx: Pick<ComputeContext, 'db' | 'config'>,
     reload,
     async hosts(withInstances) {
       let fresh = false;
-      if (loadedAt === null || clock() - loadedAt >= opts.refreshMs) {
+      if (loadedAt === null || opts.refreshMs === 0) {
         await reload();
         fresh = true;
+      } else if (clock() - loadedAt >= opts.refreshMs) {
+        // Reloaded beside this request, which goes on with the states it has: a boot never waits
+        // for the thousand-host read (its claim is checked by Placement anyway).
+        reload().catch((err: unknown) => ctx.log.error({ err }, 'reloading the scheduler host states failed'));
       }
       const instances = withInstances ? await instancesByHost(ctx) : null;
       const nowMs = clock();
