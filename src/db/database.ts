@@ -6,8 +6,8 @@ import { chmodSync, mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import pg from 'pg';
-import { Kysely, Migrator, PostgresDialect, SqliteDialect, type Migration } from 'kysely';
-import { nodeSqlite } from './node-sqlite.ts';
+import { Kysely, Migrator, PostgresDialect, type Migration } from 'kysely';
+import { NodeSqliteDialect, nodeSqlite } from './node-sqlite.ts';
 
 /** How often the checkpointer copies the write-ahead log into the database file. */
 const CHECKPOINT_INTERVAL_MS = 200;
@@ -28,7 +28,7 @@ export function openDatabase<DB>(url: string): Database<DB> {
     // Only Nubo reads its database (its directory may be traversable for QEMU).
     if (path !== ':memory:') chmodSync(path, 0o600);
     raw.exec('PRAGMA journal_mode = WAL; PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 5000;');
-    const db = new Kysely<DB>({ dialect: new SqliteDialect({ database }) });
+    const db = new Kysely<DB>({ dialect: new NodeSqliteDialect({ database }) });
     if (path === ':memory:') return { db, engine: 'sqlite', close: () => db.destroy() };
     // Checkpoints happen beside the request thread (sqlite-checkpointer.ts); this connection
     // still checkpoints itself if the log ever reaches 10,000 pages (40 MB).

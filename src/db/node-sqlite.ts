@@ -3,8 +3,15 @@
 // Kysely prepares every query it runs; compiling the same SQL again each time cost more than
 // running it (a boot's queries are the same texts every time), so prepared statements are
 // kept, the most recently used STATEMENT_CACHE_SIZE of them.
+//
+// SQLite has one connection, which every query and transaction waits for in turn. Kysely's
+// own SQLite driver wakes every waiter each time the connection is released (all but one go
+// back to waiting); NodeSqliteDialect hands it to the next in line instead, and lets work
+// started with `urgently` go first: a scheduling claim, which a boot waits on, should not
+// queue behind every background write and read of fifty other boots.
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { DatabaseSync, type StatementSync, type SQLInputValue } from 'node:sqlite';
-import type { SqliteDatabase, SqliteStatement } from 'kysely';
+import { SqliteDialect, type DatabaseConnection, type Driver, type QueryCompiler, type SqliteDatabase, type SqliteStatement, type TransactionSettings } from 'kysely';
 
 /** Distinct statement texts kept prepared (IN lists of every length each count as one). */
 export const STATEMENT_CACHE_SIZE = 500;
@@ -50,4 +57,53 @@ function statement(raw: DatabaseSync, sql: string): SqliteStatement {
     // An iterator stays open across awaits: it gets a statement of its own.
     iterate: (p) => raw.prepare(sql).iterate(...params(p)) as IterableIterator<unknown>,
   };
+}
+
+const urgency = new AsyncLocalStorage<true>();
+
+/** Runs `work` with its waits for the SQLite connection ahead of all work that is not urgent. */
+export function urgently<T>(work: () => Promise<T>): Promise<T> {
+  return urgency.run(true, work);
+}
+
+/** Kysely's SQLite dialect with the connection handed out in turn (urgent work first). */
+export class NodeSqliteDialect extends SqliteDialect {
+  override createDriver(): Driver {
+    return new QueuedDriver(super.createDriver());
+  }
+}
+
+/** Kysely's SQLite driver behind a queue: only one holder at a time ever reaches it. */
+class QueuedDriver implements Driver {
+  readonly #inner: Driver;
+  #held = false;
+  readonly #urgent: (() => void)[] = [];
+  readonly #waiting: (() => void)[] = [];
+
+  constructor(inner: Driver) {
+    this.#inner = inner;
+  }
+
+  async acquireConnection(): Promise<DatabaseConnection> {
+    if (this.#held) await new Promise<void>((resolve) => (urgency.getStore() ? this.#urgent : this.#waiting).push(resolve));
+    else this.#held = true;
+    return this.#inner.acquireConnection();
+  }
+
+  async releaseConnection(connection: DatabaseConnection): Promise<void> {
+    await this.#inner.releaseConnection(connection);
+    // Handed straight to the next holder: the connection is never free while someone waits.
+    const next = this.#urgent.shift() ?? this.#waiting.shift();
+    if (next) next();
+    else this.#held = false;
+  }
+
+  init(): Promise<void> { return this.#inner.init(); }
+  destroy(): Promise<void> { return this.#inner.destroy(); }
+  beginTransaction(c: DatabaseConnection, settings: TransactionSettings): Promise<void> { return this.#inner.beginTransaction(c, settings); }
+  commitTransaction(c: DatabaseConnection): Promise<void> { return this.#inner.commitTransaction(c); }
+  rollbackTransaction(c: DatabaseConnection): Promise<void> { return this.#inner.rollbackTransaction(c); }
+  async savepoint(c: DatabaseConnection, name: string, compile: QueryCompiler['compileQuery']): Promise<void> { await this.#inner.savepoint?.(c, name, compile); }
+  async rollbackToSavepoint(c: DatabaseConnection, name: string, compile: QueryCompiler['compileQuery']): Promise<void> { await this.#inner.rollbackToSavepoint?.(c, name, compile); }
+  async releaseSavepoint(c: DatabaseConnection, name: string, compile: QueryCompiler['compileQuery']): Promise<void> { await this.#inner.releaseSavepoint?.(c, name, compile); }
 }

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { Kysely, SqliteDialect, sql } from 'kysely';
-import { nodeSqlite, STATEMENT_CACHE_SIZE } from '../../../src/db/node-sqlite.ts';
+import { NodeSqliteDialect, nodeSqlite, STATEMENT_CACHE_SIZE, urgently } from '../../../src/db/node-sqlite.ts';
 
 type DB = { t: { id: number; v: string } };
 
@@ -42,6 +42,32 @@ describe('node:sqlite adapter', () => {
     const b = stmt.iterate([2]);
     const ids = (it: IterableIterator<unknown>) => (it.next().value as { id: number }).id;
     assert.deepEqual([ids(a), ids(b), ids(a), ids(b)], [1, 2, 2, 3]);
+    await db.destroy();
+  });
+
+  it('hands the connection to waiters in turn, urgent ones first, and never to two at once', async () => {
+    const { database, raw } = nodeSqlite(':memory:');
+    raw.exec('create table t (id integer primary key, v text not null)');
+    const db = new Kysely<DB>({ dialect: new NodeSqliteDialect({ database }) });
+    const order: string[] = [];
+    let holders = 0;
+    const use = (name: string) => db.connection().execute(async (conn) => {
+      holders++;
+      assert.equal(holders, 1, 'one holder at a time');
+      await conn.insertInto('t').values({ id: order.length + 1, v: name }).execute();
+      order.push(name);
+      holders--;
+    });
+    let release = () => {};
+    const gate = new Promise<void>((resolve) => { release = resolve; });
+    const first = use('first');
+    const holding = db.connection().execute(() => gate);
+    const waiting = [use('a'), use('b'), urgently(() => use('urgent')), use('c')];
+    await first;
+    release();
+    await Promise.all([holding, ...waiting]);
+    assert.deepEqual(order, ['first', 'urgent', 'a', 'b', 'c']);
+    assert.deepEqual((await db.selectFrom('t').select('v').orderBy('id').execute()).map((r) => r.v), order);
     await db.destroy();
   });
 });

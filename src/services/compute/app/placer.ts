@@ -3,6 +3,7 @@
 // one; a claim lost to a concurrent boot moves on to the next-best host. When nothing fits on
 // states read for the request, the fault says why, filter by filter.
 import { Conflict, NuboError } from '../../../core/errors.ts';
+import { urgently } from '../../../db/node-sqlite.ts';
 import type { HostResources } from '../../../agents/compute/virt/driver.ts';
 import { allocationsOfConsumer, claim, deleteAllocations } from '../../placement/app/allocations.ts';
 import type { PlacementContext } from '../../placement/app/context.ts';
@@ -44,7 +45,8 @@ export function createPlacer(ctx: Omit<ComputeContext, 'placer'>, placement: Pla
       // consume_from_request); taken back if the claim does not happen.
       cache.charge(h.nodeUuid, amounts, 1);
       try {
-        await claim(placement, req.instanceUuid, { projectId: req.projectId, userId: req.userId, allocations: { [h.nodeUuid]: amounts } });
+        // The boot waits on this claim: on SQLite it goes ahead of queued background work.
+        await urgently(() => claim(placement, req.instanceUuid, { projectId: req.projectId, userId: req.userId, allocations: { [h.nodeUuid]: amounts } }));
         return { placed: { host: h.host, node: h.nodeUuid }, noValidHost: null, tried };
       } catch (e) {
         cache.charge(h.nodeUuid, amounts, -1);
