@@ -15,14 +15,12 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { startComputeAgent, type AgentLog, type ComputeAgent } from '../src/agents/compute/agent.ts';
-import type { AgentImages } from '../src/agents/compute/image-cache.ts';
-import { FakeDriver } from '../src/agents/compute/virt/fake/driver.ts';
+import type { ComputeAgent } from '../src/agents/compute/agent.ts';
 import { capacityOf } from '../src/services/placement/app/capacity.ts';
 import { getInventories } from '../src/services/placement/app/inventories.ts';
 import { listProviders } from '../src/services/placement/app/providers.ts';
 import { providerUsages } from '../src/services/placement/app/usages.ts';
-import { uploadTestImage } from '../test/support/compute.ts';
+import { startFakeHosts, uploadTestImage } from '../test/support/compute.ts';
 import { api, startTestServer } from '../test/support/server.ts';
 
 const { values: opt } = parseArgs({ options: {
@@ -54,32 +52,10 @@ const agents: ComputeAgent[] = [];
 try {
   const v21 = '/compute/v2.1';
   const token = s.admin.token;
-  const quiet = () => {};
-  const log: AgentLog = { debug: quiet, info: quiet, warn: quiet, error: (obj, msg) => console.error(msg, obj) };
-  // The fake driver never reads the base image: every host "has" it at one path.
-  const images: AgentImages = {
-    ensure: async () => join(s.config.stateDir, 'fake-base-image'),
-    uploadSnapshot: async () => { throw new Error('no snapshots in this benchmark'); },
-  };
-
   const tSetup = process.hrtime.bigint();
-  mkdirSync(join(s.config.stateDir, 'nodes'), { recursive: true });
-  for (let i = 1; i < HOSTS; i++) {
-    const host = `fake-${i}`;
-    agents.push(await startComputeAgent({
-      config: s.config, bus: s.cloud.bus, images, host, log,
-      driver: new FakeDriver({ hostname: host, ...HOST }),
-      nodeUuidFile: join(s.config.stateDir, 'nodes', host),
-    }));
-  }
-  // Every host registers with its first heartbeat (service, hypervisor, provider + inventory).
-  let providers = 0;
-  for (let i = 0; ; i++) {
-    providers = (await listProviders(s.cloud.placement, {})).length;
-    if (providers >= HOSTS) break;
-    if (i > 1200) throw new Error(`only ${providers} of ${HOSTS} hosts registered with placement`);
-    await sleep(100);
-  }
+  agents.push(...await startFakeHosts(s, Array.from({ length: HOSTS - 1 }, (_, i) => `fake-${i + 1}`), HOST));
+  const providers = (await listProviders(s.cloud.placement, {})).length;
+  if (providers < HOSTS) throw new Error(`only ${providers} of ${HOSTS} hosts registered with placement`);
   const setupMs = since(tSetup);
 
   const imageId = await uploadTestImage(s, 'scale-qcow2');

@@ -109,6 +109,12 @@ export type ComputeConfig = {
     cpuWeightMultiplier: number;
     softAffinityWeightMultiplier: number;
     softAntiAffinityWeightMultiplier: number;
+    /**
+     * The scheduler keeps host states in memory, current with what this process does; it reads
+     * them all again when they are older than this, to see what other processes and direct
+     * placement API calls changed (0: read them for every boot).
+     */
+    hostStateRefreshSeconds: number;
   };
 };
 
@@ -158,6 +164,10 @@ function computeConfig(stateDir: string, env: Env, file: DeepPartial<ComputeConf
   if (driver !== 'libvirt' && driver !== 'fake' && driver !== 'none') throw new Error(`compute.driver must be libvirt, fake or none, got '${driver}'`);
   const virtType = file.virtType ?? 'auto';
   if (!['auto', 'kvm', 'qemu'].includes(virtType)) throw new Error(`compute.virtType must be auto, kvm or qemu, got '${virtType}'`);
+  const refresh = file.scheduler?.hostStateRefreshSeconds ?? 10;
+  if (typeof refresh !== 'number' || !Number.isFinite(refresh) || refresh < 0) {
+    throw new Error(`compute.scheduler.hostStateRefreshSeconds must be a number of seconds ≥ 0, got ${JSON.stringify(refresh)}`);
+  }
   return {
     host: env.NUBO_COMPUTE_HOST ?? file.host ?? hostname(),
     driver, virtType,
@@ -184,7 +194,7 @@ function computeConfig(stateDir: string, env: Env, file: DeepPartial<ComputeConf
     scheduler: {
       strategy: 'spread', ramWeightMultiplier: 1.0, cpuWeightMultiplier: 1.0,
       softAffinityWeightMultiplier: 1.0, softAntiAffinityWeightMultiplier: 1.0,
-      ...file.scheduler,
+      ...file.scheduler, hostStateRefreshSeconds: refresh,
     },
   };
 }

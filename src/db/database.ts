@@ -4,9 +4,13 @@
 // ISO-8601 text, JSON is text. That keeps query results identical on both engines.
 import { chmodSync, mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
+import { Worker } from 'node:worker_threads';
 import pg from 'pg';
-import { Kysely, Migrator, PostgresDialect, SqliteDialect, type Migration } from 'kysely';
-import { nodeSqlite } from './node-sqlite.ts';
+import { Kysely, Migrator, PostgresDialect, type Migration } from 'kysely';
+import { NodeSqliteDialect, nodeSqlite } from './node-sqlite.ts';
+
+/** How often the checkpointer copies the write-ahead log into the database file. */
+const CHECKPOINT_INTERVAL_MS = 200;
 
 // bigint columns (image sizes) come back as numbers on both engines, as they do from SQLite.
 // Sizes stay far below 2^53.
@@ -24,8 +28,26 @@ export function openDatabase<DB>(url: string): Database<DB> {
     // Only Nubo reads its database (its directory may be traversable for QEMU).
     if (path !== ':memory:') chmodSync(path, 0o600);
     raw.exec('PRAGMA journal_mode = WAL; PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 5000;');
-    const db = new Kysely<DB>({ dialect: new SqliteDialect({ database }) });
-    return { db, engine: 'sqlite', close: () => db.destroy() };
+    const db = new Kysely<DB>({ dialect: new NodeSqliteDialect({ database }) });
+    if (path === ':memory:') return { db, engine: 'sqlite', close: () => db.destroy() };
+    // Checkpoints happen beside the request thread (sqlite-checkpointer.ts); this connection
+    // still checkpoints itself if the log ever reaches 10,000 pages (40 MB).
+    raw.exec('PRAGMA wal_autocheckpoint = 10000;');
+    const checkpointer = new Worker(new URL('./sqlite-checkpointer.ts', import.meta.url), { workerData: { path, intervalMs: CHECKPOINT_INTERVAL_MS } });
+    checkpointer.unref();
+    const exited = new Promise((resolve) => checkpointer.once('exit', resolve));
+    // A checkpointer that failed leaves the writer checkpointing itself: worth a warning, not a crash.
+    checkpointer.on('error', (err: Error) => process.emitWarning(`SQLite checkpointer stopped: ${err.message}`));
+    return {
+      db, engine: 'sqlite',
+      async close() {
+        // Referenced again, so that this process waits for the thread's exit it now awaits.
+        checkpointer.ref();
+        checkpointer.postMessage('stop');
+        await exited;
+        await db.destroy();
+      },
+    };
   }
   if (url.startsWith('postgres://') || url.startsWith('postgresql://')) {
     const pool = new pg.Pool({ connectionString: url, max: 10 });

@@ -8,6 +8,7 @@ import { NotFound, type NuboError } from '../../core/errors.ts';
 import type { Logger } from '../../core/logger.ts';
 import { PolicyEnforcer, parsePolicyOverrides } from '../../core/policy.ts';
 import { migrate } from '../../db/database.ts';
+import { groupCommit } from '../../db/group-commit.ts';
 import { callerResolver } from '../../http/caller.ts';
 import type { IdentityClient } from '../../http/identity-client.ts';
 import type { ServiceModule } from '../../http/service.ts';
@@ -40,7 +41,7 @@ export async function createComputeContext(db: Kysely<ComputeDB>, config: Config
   await migrate(db as Kysely<unknown>, 'compute', computeMigrations);
   const policyFile = process.env.NUBO_COMPUTE_POLICY_FILE;
   const overrides = policyFile ? parsePolicyOverrides(await readFile(policyFile, 'utf8')) : {};
-  const base = { db, config, log, bus, images: deps.images, background: new Set<Promise<unknown>>(), policy: new PolicyEnforcer(computePolicy, overrides) };
+  const base = { db, write: groupCommit(db), config, log, bus, images: deps.images, background: new Set<Promise<unknown>>(), policy: new PolicyEnforcer(computePolicy, overrides) };
   const ctx: ComputeContext = { ...base, placer: createPlacer(base, deps.placement) };
   await ensureDefaultFlavors(ctx);
   return ctx;

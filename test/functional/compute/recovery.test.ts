@@ -67,11 +67,19 @@ describe('crash recovery of the compute sagas (fake driver)', () => {
     const placer = s.cloud.compute.placer;
     const place = placer.place.bind(placer);
     // The dead process: its place never returns, and nobody waits for it.
-    placer.place = () => new Promise<never>(() => {});
+    let reached = () => {};
+    const stuck = new Promise<void>((resolve) => { reached = resolve; });
+    placer.place = () => {
+      reached();
+      return new Promise<never>(() => {});
+    };
     try {
       const res = await api(s.url, 'POST', `${v21}/servers`, { token: s.admin.token, body: { server: { name: 'crash', imageRef: imageId, flavorRef: '1' } } });
       assert.equal(res.status, 202, JSON.stringify(res.body));
       const id = res.body.server.id as string;
+      // Its boot must have reached place before place is given back (on PostgreSQL the
+      // background boot's first read can come after this test's own reads).
+      await stuck;
       s.cloud.compute.background.clear();
       const row = await s.cloud.compute.db.selectFrom('compute_saga').selectAll().where('instance_uuid', '=', id).executeTakeFirstOrThrow();
       assert.equal(row.step, 0);

@@ -61,4 +61,20 @@ describe('config', () => {
     assert.equal(loadConfig({ NUBO_STATE_DIR: '/tmp/none', NUBO_DHCP_HOST: '' }).network.dhcpHost, null, '"" names no DHCP host');
     assert.throws(() => loadConfig({ NUBO_STATE_DIR: '/tmp/none', NUBO_NETWORK_AGENT: 'maybe' }), /NUBO_NETWORK_AGENT must be true or false/);
   });
+
+  it('keeps scheduler host states 10 s unless told, and refuses a negative or non-numeric period', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'nubo-cfg-'));
+    try {
+      assert.equal(loadConfig({ NUBO_STATE_DIR: dir }).compute.scheduler.hostStateRefreshSeconds, 10);
+      writeFileSync(join(dir, 'nubo.json'), JSON.stringify({ compute: { scheduler: { strategy: 'pack', hostStateRefreshSeconds: 0 } } }));
+      const c = loadConfig({ NUBO_STATE_DIR: dir });
+      assert.deepEqual([c.compute.scheduler.strategy, c.compute.scheduler.hostStateRefreshSeconds], ['pack', 0]);
+      for (const bad of [-1, '5']) {
+        writeFileSync(join(dir, 'nubo.json'), JSON.stringify({ compute: { scheduler: { hostStateRefreshSeconds: bad } } }));
+        assert.throws(() => loadConfig({ NUBO_STATE_DIR: dir }), /hostStateRefreshSeconds must be a number of seconds ≥ 0/);
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
 });

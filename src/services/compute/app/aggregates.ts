@@ -2,7 +2,9 @@
 // The scheduler's aggregate filters read the metadata, and the key `availability_zone` makes
 // an aggregate an availability zone: its hosts are in that zone, every other host in
 // compute.defaultAvailabilityZone. As in Nova, a host is in one zone only, and a host that
-// holds instances cannot change zone (its instances would silently move zone with it).
+// holds instances cannot change zone (its instances would silently move zone with it). Every
+// change that can move a host's zone or metadata has the scheduler read its hosts again
+// (placer.aggregatesChanged).
 import { randomUUID } from 'node:crypto';
 import { BadRequest, Conflict, NotFound } from '../../../core/errors.ts';
 import type { Selectable, Transaction } from 'kysely';
@@ -117,7 +119,7 @@ export async function createAggregate(ctx: ComputeContext, input: { name: string
 }
 
 export async function updateAggregate(ctx: ComputeContext, id: number, input: { name?: string; availabilityZone?: string | null }): Promise<Aggregate> {
-  return ctx.db.transaction().execute(async (tx) => {
+  const updated = await ctx.db.transaction().execute(async (tx) => {
     const agg = await getIn(tx, id);
     if (input.name !== undefined && input.name !== agg.name) {
       await nameTaken(tx, input.name, id);
@@ -127,6 +129,8 @@ export async function updateAggregate(ctx: ComputeContext, id: number, input: { 
     await touch(tx, id);
     return getIn(tx, id);
   });
+  await ctx.placer.aggregatesChanged();
+  return updated;
 }
 
 export async function deleteAggregate(ctx: ComputeContext, id: number): Promise<void> {
@@ -139,7 +143,7 @@ export async function deleteAggregate(ctx: ComputeContext, id: number): Promise<
 }
 
 export async function addHost(ctx: ComputeContext, id: number, host: string): Promise<Aggregate> {
-  return ctx.db.transaction().execute(async (tx) => {
+  const updated = await ctx.db.transaction().execute(async (tx) => {
     const agg = await getIn(tx, id);
     const svc = await tx.selectFrom('compute_service').select('id').where('host', '=', host).where('binary', '=', COMPUTE_BINARY).executeTakeFirst();
     if (!svc) throw new NotFound(`Compute host ${host} could not be found.`);
@@ -149,10 +153,12 @@ export async function addHost(ctx: ComputeContext, id: number, host: string): Pr
     await touch(tx, id);
     return getIn(tx, id);
   });
+  await ctx.placer.aggregatesChanged();
+  return updated;
 }
 
 export async function removeHost(ctx: ComputeContext, id: number, host: string): Promise<Aggregate> {
-  return ctx.db.transaction().execute(async (tx) => {
+  const updated = await ctx.db.transaction().execute(async (tx) => {
     const agg = await getIn(tx, id);
     if (!agg.hosts.includes(host)) throw new NotFound(`Cannot remove host ${host} from aggregate ${id}: the aggregate has no such host.`);
     // Leaving the aggregate moves the host to whatever zone its other aggregates give it.
@@ -161,11 +167,13 @@ export async function removeHost(ctx: ComputeContext, id: number, host: string):
     await touch(tx, id);
     return getIn(tx, id);
   });
+  await ctx.placer.aggregatesChanged();
+  return updated;
 }
 
 /** Nova's set_metadata: each key is set, or removed when its value is null. */
 export async function setMetadata(ctx: ComputeContext, id: number, metadata: Record<string, string | null>): Promise<Aggregate> {
-  return ctx.db.transaction().execute(async (tx) => {
+  const updated = await ctx.db.transaction().execute(async (tx) => {
     const agg = await getIn(tx, id);
     for (const [key, value] of Object.entries(metadata)) {
       if (key === ZONE_KEY) {
@@ -178,6 +186,8 @@ export async function setMetadata(ctx: ComputeContext, id: number, metadata: Rec
     await touch(tx, id);
     return getIn(tx, id);
   });
+  await ctx.placer.aggregatesChanged();
+  return updated;
 }
 
 /** Each host that is in an aggregate: its aggregates (with metadata) and its zone. */

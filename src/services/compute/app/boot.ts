@@ -6,7 +6,7 @@ import { hostZone } from './aggregates.ts';
 import { computeTopic, type AgentMethods } from '../../../agents/compute/protocol.ts';
 import type { ImageSpec } from '../../../agents/compute/virt/driver.ts';
 import { runSaga, type SagaRecord, type SagaStep } from '../../../core/saga.ts';
-import type { ComputeContext, PlaceRequest } from './context.ts';
+import { inWrite, type ComputeContext, type PlaceRequest } from './context.ts';
 import { domainName, failInstance, finish, flavorOf, getInstance, now } from './instances.ts';
 import { forgetSaga, newSaga, sagaStore } from './saga-store.ts';
 import { instanceSpec } from './spec.ts';
@@ -46,8 +46,8 @@ export function bootSteps(ctx: ComputeContext): SagaStep<BootState>[] {
       async do(s) {
         // A server that asked for no zone is in its host's zone from now on (Nova does the same).
         const zone = s.place.availabilityZone ?? (s.host ? await hostZone(ctx, s.host) : null);
-        await ctx.db.updateTable('instance').set({ host: s.host ?? null, node: s.node ?? null, task_state: TaskState.SPAWNING, updated_at: now(), ...(zone ? { availability_zone: zone } : {}) })
-          .where('id', '=', s.instanceUuid).where('deleted', '=', 0).execute();
+        await ctx.write((db) => db.updateTable('instance').set({ host: s.host ?? null, node: s.node ?? null, task_state: TaskState.SPAWNING, updated_at: now(), ...(zone ? { availability_zone: zone } : {}) })
+          .where('id', '=', s.instanceUuid).where('deleted', '=', 0).execute());
       },
     },
     {
@@ -66,7 +66,7 @@ export function bootSteps(ctx: ComputeContext): SagaStep<BootState>[] {
     {
       name: 'activate',
       async do(s) {
-        const done = await finish(ctx, s.instanceUuid, TaskState.SPAWNING, { vm_state: VmState.ACTIVE, power_state: 1, launched_at: now() });
+        const done = await ctx.write((db) => finish(inWrite(ctx, db), s.instanceUuid, TaskState.SPAWNING, { vm_state: VmState.ACTIVE, power_state: 1, launched_at: now() }));
         if (done) return;
         // Resumed after a crash that followed this very update: it is done, not lost (undoing
         // here would destroy a running guest and put it in ERROR).

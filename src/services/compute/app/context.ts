@@ -1,11 +1,12 @@
 import type { Kysely } from 'kysely';
 import type { Bus } from '../../../bus/bus.ts';
 import type { Config } from '../../../core/config.ts';
+import type { GroupCommit } from '../../../db/group-commit.ts';
 import type { Logger } from '../../../core/logger.ts';
 import type { PolicyEnforcer } from '../../../core/policy.ts';
 import type { ImageClient } from '../../../http/image-client.ts';
 import type { FlavorSpec, HostResources } from '../../../agents/compute/virt/driver.ts';
-import type { ComputeDB } from '../db/schema.ts';
+import type { ComputeDB, ComputeServiceRow } from '../db/schema.ts';
 
 /** What scheduling needs to know about one instance to place. */
 export type PlaceRequest = {
@@ -27,12 +28,22 @@ export interface Placer {
   reclaim(instanceUuid: string, node: string, projectId: string, userId: string, flavor: FlavorSpec): Promise<void>;
   /** Drops every claim of the instance. Nothing to drop is fine. */
   release(instanceUuid: string): Promise<void>;
+  /** A host's compute service record as just written (heartbeat, enable/disable; null: deleted), for the scheduler's view of it. */
+  hostChanged(host: string, service: ComputeServiceRow | null): void;
+  /** Host aggregates (zones, metadata) changed: the scheduler reads the hosts again. */
+  aggregatesChanged(): Promise<void>;
   /** Makes the host's resource provider and inventory match what its agent reports. */
   syncHost(nodeUuid: string, host: string, resources: HostResources): Promise<void>;
 }
 
 export type ComputeContext = {
   db: Kysely<ComputeDB>;
+  /**
+   * The hot paths' writes (saga progress, a boot's instance updates, creates, heartbeats):
+   * committed together with whatever else is being written (src/db/group-commit.ts). A write
+   * uses only the database it is given; inside one, `inWrite` gives the context to pass on.
+   */
+  write: GroupCommit<ComputeDB>;
   config: Config;
   log: Logger;
   policy: PolicyEnforcer;
@@ -43,3 +54,8 @@ export type ComputeContext = {
   /** Work that outlives its request (sagas, actions): awaited on close. */
   background: Set<Promise<unknown>>;
 };
+
+/** The context inside a write: its queries go to that write's connection, and a write it starts is part of it. */
+export function inWrite(ctx: ComputeContext, db: Kysely<ComputeDB>): ComputeContext {
+  return { ...ctx, db, write: (work) => work(db) };
+}

@@ -42,7 +42,7 @@ export async function projectQuotas(ctx: ComputeContext, projectId: string): Pro
 
 export type InstanceUsage = { instances: number; cores: number; ram: number };
 
-/** Sums over the flavor JSON column in SQL (one row back), so a check stays cheap however many servers a project has. */
+/** Sums over the flavor JSON column in SQL: one row back, but every live instance of the project is read. */
 export async function instanceUsage(ctx: ComputeContext, projectId: string): Promise<InstanceUsage> {
   const pg = ctx.db.getExecutor().adapter instanceof PostgresAdapter;
   const field = (key: 'vcpus' | 'memoryMb') => (pg
@@ -125,13 +125,20 @@ function overQuota(limits: QuotaSet, used: InstanceUsage, requested: InstanceUsa
 }
 
 /**
+ * No limit on instances, cores or RAM: nothing to count. (The count reads every live instance
+ * of the project; for a project of thousands that was most of a create's time.)
+ */
+const unlimited = (limits: QuotaSet) => INSTANCE_RESOURCES.every((r) => limits[r] < 0);
+
+/**
  * Before creating (or growing) servers: 403 "Quota exceeded for cores: Requested 4, but
  * already used 18 of 20 cores" when the project's live instances plus `requested` go over a
  * limit. Call `recheckInstanceQuota` after inserting the rows (see the race note above).
  */
 export async function checkInstanceQuota(ctx: ComputeContext, projectId: string, requested: InstanceUsage): Promise<void> {
-  const [limits, used] = await Promise.all([projectQuotas(ctx, projectId), instanceUsage(ctx, projectId)]);
-  overQuota(limits, used, requested);
+  const limits = await projectQuotas(ctx, projectId);
+  if (unlimited(limits)) return;
+  overQuota(limits, await instanceUsage(ctx, projectId), requested);
 }
 
 /**
@@ -140,7 +147,9 @@ export async function checkInstanceQuota(ctx: ComputeContext, projectId: string,
  * request as the first check would have.
  */
 export async function recheckInstanceQuota(ctx: ComputeContext, projectId: string, requested: InstanceUsage): Promise<void> {
-  const [limits, now] = await Promise.all([projectQuotas(ctx, projectId), instanceUsage(ctx, projectId)]);
+  const limits = await projectQuotas(ctx, projectId);
+  if (unlimited(limits)) return;
+  const now = await instanceUsage(ctx, projectId);
   const before = { instances: now.instances - requested.instances, cores: now.cores - requested.cores, ram: now.ram - requested.ram };
   overQuota(limits, before, requested);
 }

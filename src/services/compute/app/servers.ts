@@ -11,7 +11,7 @@ import { authorize } from './authorize.ts';
 import { inBackground } from './background.ts';
 import { bootableImage, imageSpec, refId } from './boot-image.ts';
 import { runBoot, startBoot } from './boot.ts';
-import type { ComputeContext } from './context.ts';
+import { inWrite, type ComputeContext } from './context.ts';
 import { runDelete, startDelete } from './delete.ts';
 import { getFlavorForBoot } from './flavors.ts';
 import { recordAction } from './instance-actions.ts';
@@ -85,25 +85,30 @@ export async function createServers(ctx: ComputeContext, caller: ProjectCaller, 
     await checkInstanceQuota(ctx, caller.project_id, { instances: count, cores: count * flavor.vcpus, ram: count * flavor.memoryMb });
   }
   const reservationId = `r-${randomUUID().slice(0, 8)}`;
-  const rows: InstanceRow[] = [];
-  for (let i = 0; i < count; i++) {
-    const id = randomUUID();
-    const name = count > 1 ? `${body.name}-${i + 1}` : body.name;
-    const at = now();
-    const row: InstanceRow = {
-      id, seq: await nextSeq(ctx), display_name: name, display_description: body.description, hostname: sanitizeHostname(name, id),
-      project_id: caller.project_id, user_id: caller.user_id, image_ref: image.id, flavor: JSON.stringify(flavor),
-      old_flavor: null, new_flavor: null, vm_state: VmState.BUILDING, task_state: TaskState.SCHEDULING, power_state: 0,
-      host: null, node: null, availability_zone: zone ?? ctx.config.compute.defaultAvailabilityZone,
-      key_name: key?.name ?? null, key_data: key?.public_key ?? null, user_data: body.userData ?? null,
-      config_drive: body.configDrive ? 1 : 0, access_ip_v4: body.accessIPv4 ?? null, access_ip_v6: body.accessIPv6 ?? null,
-      metadata: JSON.stringify(metadata), locked: 0, locked_by: null, launch_index: i, reservation_id: reservationId,
-      progress: 0, launched_at: null, terminated_at: null, created_at: at, updated_at: at, deleted: 0, deleted_at: null,
-    };
-    rows.push(row);
-  }
-  await ctx.db.insertInto('instance').values(rows).execute();
+  // Sequence numbers and rows in one commit (each commit is a disk sync).
+  const rows = await ctx.write(async (db) => {
+    const inTx = inWrite(ctx, db);
+    const made: InstanceRow[] = [];
+    for (let i = 0; i < count; i++) {
+      const id = randomUUID();
+      const name = count > 1 ? `${body.name}-${i + 1}` : body.name;
+      const at = now();
+      made.push({
+        id, seq: await nextSeq(inTx), display_name: name, display_description: body.description, hostname: sanitizeHostname(name, id),
+        project_id: caller.project_id, user_id: caller.user_id, image_ref: image.id, flavor: JSON.stringify(flavor),
+        old_flavor: null, new_flavor: null, vm_state: VmState.BUILDING, task_state: TaskState.SCHEDULING, power_state: 0,
+        host: null, node: null, availability_zone: zone ?? ctx.config.compute.defaultAvailabilityZone,
+        key_name: key?.name ?? null, key_data: key?.public_key ?? null, user_data: body.userData ?? null,
+        config_drive: body.configDrive ? 1 : 0, access_ip_v4: body.accessIPv4 ?? null, access_ip_v6: body.accessIPv6 ?? null,
+        metadata: JSON.stringify(metadata), locked: 0, locked_by: null, launch_index: i, reservation_id: reservationId,
+        progress: 0, launched_at: null, terminated_at: null, created_at: at, updated_at: at, deleted: 0, deleted_at: null,
+      });
+    }
+    await db.insertInto('instance').values(made).execute();
+    return made;
+  });
   // Nova's quota recheck: a concurrent create may have taken the room meanwhile; then ours go.
+  // (After the commit above, so that concurrent creates see each other's rows.)
   try {
     await recheckInstanceQuota(ctx, caller.project_id, { instances: count, cores: count * flavor.vcpus, ram: count * flavor.memoryMb });
     if (body.hints.group) for (const r of rows) await addGroupMember(ctx, body.hints.group, r.id);
@@ -113,18 +118,24 @@ export async function createServers(ctx: ComputeContext, caller: ProjectCaller, 
     await ctx.db.deleteFrom('instance').where('id', 'in', ids).execute();
     throw e;
   }
-  for (const row of rows) {
-    await recordAction(ctx, { instanceUuid: row.id, action: 'create', requestId, caller });
-    const saga = await startBoot(ctx, {
-      instanceUuid: row.id, image,
-      place: {
-        instanceUuid: row.id, projectId: caller.project_id, userId: caller.user_id, image: { id: image.id, properties: image.properties },
-        availabilityZone: zone, groupId: body.hints.group ?? null,
-        hints: { sameHost: body.hints.sameHost, differentHost: body.hints.differentHost, forceHost },
-      },
-    });
-    inBackground(ctx, `boot ${row.id}`, () => runBoot(ctx, saga));
-  }
+  // The actions and the boot sagas in one commit; the boots start once their sagas are durable.
+  const sagas = await ctx.write(async (db) => {
+    const inTx = inWrite(ctx, db);
+    const started = [];
+    for (const row of rows) {
+      await recordAction(inTx, { instanceUuid: row.id, action: 'create', requestId, caller });
+      started.push(await startBoot(inTx, {
+        instanceUuid: row.id, image,
+        place: {
+          instanceUuid: row.id, projectId: caller.project_id, userId: caller.user_id, image: { id: image.id, properties: image.properties },
+          availabilityZone: zone, groupId: body.hints.group ?? null,
+          hints: { sameHost: body.hints.sameHost, differentHost: body.hints.differentHost, forceHost },
+        },
+      }));
+    }
+    return started;
+  });
+  for (const saga of sagas) inBackground(ctx, `boot ${saga.state.instanceUuid}`, () => runBoot(ctx, saga));
   return { first: rows[0] as InstanceRow, reservationId };
 }
 

@@ -1,7 +1,8 @@
 // Compute services (Nova's `services` table, os-services): one row per compute agent host,
 // registered by the agent's first heartbeat and kept fresh by the next ones. A service is
 // `down` when it has not reported within compute.serviceDownSeconds or an operator forced it
-// down; `disabled` services keep running but the scheduler sends them nothing new.
+// down; `disabled` services keep running but the scheduler sends them nothing new. Every write
+// here tells the placer (hostChanged), whose scheduler keeps the hosts in memory.
 import { randomUUID } from 'node:crypto';
 import { BadRequest, Conflict, NotFound } from '../../../core/errors.ts';
 import { parseIso } from '../../../core/time.ts';
@@ -22,10 +23,12 @@ const SERVICE_VERSION = 1;
  * reported counts from its creation; `abs` tolerates a clock a little ahead (as Nova does).
  */
 export function isServiceUp(ctx: Pick<ComputeContext, 'config'>, row: Pick<ComputeServiceRow, 'forced_down' | 'last_seen_up' | 'created_at'>, now: number = Date.now()): boolean {
-  if (row.forced_down) return false;
-  const last = parseIso(row.last_seen_up ?? row.created_at);
-  if (last === null) return false;
-  return Math.abs(now - last) <= ctx.config.compute.serviceDownSeconds * 1000;
+  return !row.forced_down && reportIsRecent(ctx, parseIso(row.last_seen_up ?? row.created_at), now);
+}
+
+/** A report at `lastMs` (null: none that can be read) is recent enough at `now` for the service to count as up. */
+export function reportIsRecent(ctx: Pick<ComputeContext, 'config'>, lastMs: number | null, now: number): boolean {
+  return lastMs !== null && Math.abs(now - lastMs) <= ctx.config.compute.serviceDownSeconds * 1000;
 }
 
 /**
@@ -47,10 +50,14 @@ export async function upsertComputeService(ctx: ComputeContext, host: string, no
     host, binary: COMPUTE_BINARY, topic: COMPUTE_TOPIC, disabled: 0, disabled_reason: null, forced_down: 0,
     last_seen_up: nowIso, version: SERVICE_VERSION, uuid: randomUUID(), created_at: nowIso, updated_at: nowIso,
   } as ComputeServiceRow;
-  await ctx.db.insertInto('compute_service').values(row).onConflict((oc) => oc.columns(['host', 'binary']).doUpdateSet({ last_seen_up: nowIso, updated_at: nowIso }))
-    .execute();
-  return ctx.db.selectFrom('compute_service').selectAll().where('host', '=', host).where('binary', '=', COMPUTE_BINARY)
-    .executeTakeFirstOrThrow();
+  const current = await ctx.write(async (db) => {
+    await db.insertInto('compute_service').values(row).onConflict((oc) => oc.columns(['host', 'binary']).doUpdateSet({ last_seen_up: nowIso, updated_at: nowIso }))
+      .execute();
+    return db.selectFrom('compute_service').selectAll().where('host', '=', host).where('binary', '=', COMPUTE_BINARY)
+      .executeTakeFirstOrThrow();
+  });
+  ctx.placer.hostChanged(host, current);
+  return current;
 }
 
 export type ServiceFilter = { host?: string; binary?: string };
@@ -86,6 +93,7 @@ async function updateComputeService(ctx: ComputeContext, host: string, binary: s
   const updated = await ctx.db.updateTable('compute_service').set({ ...set, updated_at: new Date().toISOString() })
     .where('host', '=', host).where('binary', '=', binary).returningAll().executeTakeFirst();
   if (!updated) throw new NotFound(`Could not find binary ${binary} on host ${host}.`);
+  ctx.placer.hostChanged(host, updated);
   return updated;
 }
 
@@ -109,7 +117,7 @@ export async function setServiceForcedDown(ctx: ComputeContext, host: string, bi
  * service's own cleanup once that exists; the agent re-registers the host if it reports again.)
  */
 export async function deleteService(ctx: ComputeContext, id: number): Promise<void> {
-  await ctx.db.transaction().execute(async (tx) => {
+  const host = await ctx.db.transaction().execute(async (tx) => {
     const svc = await tx.selectFrom('compute_service').selectAll().where('id', '=', id).executeTakeFirst();
     if (!svc) throw new NotFound(`Service ${id} not found.`);
     if (svc.binary === COMPUTE_BINARY) {
@@ -121,5 +129,7 @@ export async function deleteService(ctx: ComputeContext, id: number): Promise<vo
       await tx.deleteFrom('compute_node').where('host', '=', svc.host).execute();
     }
     await tx.deleteFrom('compute_service').where('id', '=', id).execute();
+    return svc.binary === COMPUTE_BINARY ? svc.host : null;
   });
+  if (host !== null) ctx.placer.hostChanged(host, null);
 }
