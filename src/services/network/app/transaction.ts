@@ -1,46 +1,20 @@
-// Write transactions that see a stable world, and publish their changes once committed.
-// - SQLite: `BEGIN IMMEDIATE` takes the database's write lock before the first read, so a
-//   writer in another process waits (busy_timeout) instead of failing on upgrade or reading a
-//   stale snapshot. Inside one process Kysely's single connection already serialises them.
-// - PostgreSQL: READ COMMITTED plus explicit locks: `lockRows` (SELECT … FOR UPDATE in id
-//   order) on the rows a decision depends on (a subnet whose free address is searched), and
-//   `lockKey` (a transaction-scoped advisory lock) for counts (quotas). Every write takes key
-//   locks before row locks, so two writes cannot wait on each other in a circle; a deadlock
-//   or serialization failure the engine still reports is retried a few times.
+// The network service's write transactions (src/db/write-transaction.ts: BEGIN IMMEDIATE on
+// SQLite, READ COMMITTED with retries on PostgreSQL), which publish their changes once
+// committed, and the locks they take on PostgreSQL: `lockRows` (SELECT … FOR UPDATE in id
+// order) on the rows a decision depends on (a subnet whose free address is searched), and
+// `lockKey` (a transaction-scoped advisory lock) for counts (quotas). Every write takes key
+// locks before row locks, so two writes cannot wait on each other in a circle.
 import { sql, type Kysely } from 'kysely';
 import type { NetworkDB } from '../db/schema.ts';
+import { writeTransaction } from '../../../db/write-transaction.ts';
 import { ChangeSet, publishChanges } from './changes.ts';
 import type { NetworkContext } from './context.ts';
 import { conflict } from './errors.ts';
 
 export type Tx = Kysely<NetworkDB>;
 
-const RETRIES = 3;
-const retryable = (e: unknown) => ['40P01', '40001'].includes((e as { code?: string }).code ?? '');
-
-async function transaction<T>(ctx: NetworkContext, work: (tx: Tx) => Promise<T>): Promise<T> {
-  if (ctx.engine === 'sqlite') {
-    return ctx.db.connection().execute(async (conn) => {
-      await sql`begin immediate`.execute(conn);
-      try {
-        const result = await work(conn);
-        await sql`commit`.execute(conn);
-        return result;
-      } catch (e) {
-        await sql`rollback`.execute(conn);
-        throw e;
-      }
-    });
-  }
-  for (let attempt = 1; ; attempt++) {
-    try {
-      return await ctx.db.transaction().execute(work);
-    } catch (e) {
-      if (!retryable(e)) throw e;
-      if (attempt >= RETRIES) throw conflict('HTTPConflict', 'The database aborted the write because of concurrent updates; retry the request.');
-    }
-  }
-}
+const transaction = <T>(ctx: NetworkContext, work: (tx: Tx) => Promise<T>): Promise<T> =>
+  writeTransaction(ctx.db, ctx.engine, work, () => conflict('HTTPConflict', 'The database aborted the write because of concurrent updates; retry the request.'));
 
 /** Runs `work` in one write transaction; what it records in the ChangeSet is published after the commit. */
 export async function write<T>(ctx: NetworkContext, work: (tx: Tx, changes: ChangeSet) => Promise<T>): Promise<T> {
