@@ -18,3 +18,13 @@ export function parseIso(text: string): number | null {
   const ms = Date.parse(withZone.replace(/(\.\d{3})\d+/, '$1'));
   return Number.isNaN(ms) ? null : ms;
 }
+
+/**
+ * Nova's naive UTC datetimes: 2012-10-29T13:42:02.000000 (microseconds, no zone), from an ISO
+ * text or epoch milliseconds; null stays null.
+ */
+export function novaTime(t: string | number | null): string | null {
+  const ms = typeof t === 'number' ? t : t === null ? null : parseIso(t);
+  if (ms === null) return null;
+  return new Date(ms).toISOString().replace(/\.(\d{3})Z$/, '.$1000');
+}

@@ -11,7 +11,7 @@ import { addHost, createAggregate, deleteAggregate, getAggregate, listAggregates
 import { authorize } from '../app/authorize.ts';
 import type { ComputeContext } from '../app/context.ts';
 import { NovaName } from './server-groups.ts';
-import { novaTime } from './services.ts';
+import { novaTime } from '../../../core/time.ts';
 
 type Caller = (req: FastifyRequest) => Promise<ProjectCaller>;
 type Id = { Params: { id: string } };

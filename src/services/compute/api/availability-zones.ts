@@ -5,7 +5,7 @@ import type { ProjectCaller } from '../../../http/caller.ts';
 import { authorize } from '../app/authorize.ts';
 import { availabilityZones } from '../app/availability-zones.ts';
 import type { ComputeContext } from '../app/context.ts';
-import { novaTime } from './services.ts';
+import { novaTime } from '../../../core/time.ts';
 
 type Caller = (req: FastifyRequest) => Promise<ProjectCaller>;
 

@@ -8,15 +8,15 @@ import type { ComputeContext } from '../app/context.ts';
 import type { Selectable } from 'kysely';
 import type { InstanceActionRow } from '../db/schema.ts';
 import { atLeast } from './microversion.ts';
+import { novaTime } from '../../../core/time.ts';
 
 type Caller = (req: FastifyRequest) => Promise<ProjectCaller>;
 
 /** Nova shows these timestamps without a zone, with microseconds. */
-const ts = (iso: string | null) => (iso ? iso.replace(/Z$/, '.000000') : null);
 
 const view = (a: Selectable<InstanceActionRow>) => ({
   action: a.action, instance_uuid: a.instance_uuid, message: a.message, project_id: a.project_id,
-  request_id: a.request_id, start_time: ts(a.start_time), user_id: a.user_id,
+  request_id: a.request_id, start_time: novaTime(a.start_time), user_id: a.user_id,
 });
 
 export function instanceActionRoutes(app: FastifyInstance, ctx: ComputeContext, caller: Caller): void {
@@ -45,7 +45,7 @@ export function instanceActionRoutes(app: FastifyInstance, ctx: ComputeContext, 
     // Events (with tracebacks) are an admin's, as in Nova's default policy.
     if (ctx.policy.enforce('os_compute_api:os-instance-actions:events', { project_id: action.project_id }, c)) {
       const events = await ctx.db.selectFrom('instance_action_event').selectAll().where('action_id', '=', action.id).orderBy('id', 'asc').execute();
-      body.events = events.map((e) => ({ event: e.event, start_time: ts(e.start_time), finish_time: ts(e.finish_time), result: e.result, traceback: e.traceback }));
+      body.events = events.map((e) => ({ event: e.event, start_time: novaTime(e.start_time), finish_time: novaTime(e.finish_time), result: e.result, traceback: e.traceback }));
     }
     return { instanceAction: body };
   });

@@ -6,6 +6,7 @@ import { createHash } from 'node:crypto';
 import type { InstanceFault, InstanceRow } from '../db/schema.ts';
 import { domainName, flavorOf } from '../app/instances.ts';
 import { serverStatus } from '../app/states.ts';
+import { novaTime } from '../../../core/time.ts';
 
 /** admin: may see the extended (OS-EXT-SRV-ATTR) attributes; hostStatus: may see host_status; minor: the microversion's. */
 export type ViewContext = { baseUrl: string; admin: boolean; hostStatus: boolean; minor: number };
@@ -76,8 +77,8 @@ export function serverDetail(v: ViewContext, row: InstanceRow, x: ServerExtras =
     'OS-EXT-STS:task_state': row.task_state,
     'OS-EXT-STS:vm_state': row.vm_state,
     'OS-EXT-STS:power_state': row.power_state,
-    'OS-SRV-USG:launched_at': row.launched_at ? row.launched_at.replace(/Z$/, '.000000') : null,
-    'OS-SRV-USG:terminated_at': row.terminated_at ? row.terminated_at.replace(/Z$/, '.000000') : null,
+    'OS-SRV-USG:launched_at': novaTime(row.launched_at),
+    'OS-SRV-USG:terminated_at': novaTime(row.terminated_at),
     // No volumes yet; from 2.3 each entry also says delete_on_termination.
     'os-extended-volumes:volumes_attached': [],
     security_groups: [{ name: 'default' }],

@@ -5,7 +5,7 @@ import { hostZones } from '../app/aggregates.ts';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
 import { BadRequest, NotFound } from '../../../core/errors.ts';
-import { parseIso } from '../../../core/time.ts';
+import { novaTime } from '../../../core/time.ts';
 import type { ProjectCaller } from '../../../http/caller.ts';
 import { validateBody } from '../../../http/validate.ts';
 import { authorize } from '../app/authorize.ts';
@@ -16,13 +16,6 @@ import { atLeast, byVersion, minor } from './microversion.ts';
 import { NovaBoolean, isTrue } from './params.ts';
 
 type Caller = (req: FastifyRequest) => Promise<ProjectCaller>;
-
-/** Nova serialises its naive UTC datetimes as 2012-10-29T13:42:02.000000 (no zone): os-services, zones and usage use that form. */
-export function novaTime(t: string | number | null): string | null {
-  const ms = typeof t === 'number' ? t : t === null ? null : parseIso(t);
-  if (ms === null) return null;
-  return new Date(ms).toISOString().replace(/\.(\d{3})Z$/, '.$1000');
-}
 
 const serviceUpdate = (forcedDown: boolean) => Type.Object({
   host: Type.String({ minLength: 1, maxLength: 255, pattern: '^[a-zA-Z0-9-._]*$' }),

@@ -8,7 +8,7 @@ import type { ProjectCaller } from '../../../http/caller.ts';
 import { authorize } from '../app/authorize.ts';
 import type { ComputeContext } from '../app/context.ts';
 import { tenantUsages, type TenantUsage } from '../app/usage.ts';
-import { novaTime } from './services.ts';
+import { novaTime } from '../../../core/time.ts';
 
 type Caller = (req: FastifyRequest) => Promise<ProjectCaller>;
 

@@ -2,9 +2,9 @@
 // (tempest/lib/api_schema/response/compute/v2_1/keypairs.py, v2_2/keypairs.py): from 2.2
 // every shape also says the keypair's type (ssh or x509).
 import type { Keypair } from '../../app/keypairs.ts';
+import { novaTime } from '../../../../core/time.ts';
 
 /** Nova prints naive UTC datetimes with microseconds and no zone: 2026-01-02T03:04:05.000000. */
-const novaTime = (iso: string) => new Date(iso).toISOString().replace(/\.(\d{3})Z$/, '.$1000');
 const typed = (minor: number, k: Keypair): Record<string, string> => (minor >= 2 ? { type: k.type } : {});
 
 export function keypairCreatedView(minor: number, k: Keypair, privateKey?: string) {
