@@ -103,7 +103,10 @@ export async function ensureVeth(rootEnd: string, ns: string, nsEnd: string, opt
 /** Deletes a device Nubo made (in `ns`, or the root namespace); a missing one is fine. */
 export async function deleteLink(ns: string | null, dev: string): Promise<void> {
   checkDev(dev);
-  if (await linkExists(ns, dev)) await ip(ns, ['link', 'delete', dev]);
+  const r = await ip(ns, ['link', 'delete', dev], { check: false });
+  // Gone already is success: a veth's root end vanishes on its own, shortly after its peer's
+  // namespace is deleted, so a check-then-delete would race the kernel.
+  if (r.code !== 0 && (await linkExists(ns, dev))) throw new Error(`ip link delete ${dev} failed: ${r.stderr.trim()}`);
 }
 
 /** Sets exactly these addresses (CIDR form, e.g. 10.0.0.2/24) on a device inside a namespace. */
