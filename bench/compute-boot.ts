@@ -11,6 +11,7 @@
 //      defined and started over our libvirt client; timed from define to the domain running,
 //      and also from the overlay's creation (what the API path has to do as well).
 // Goals: create→ACTIVE p50 ≤ 1.25 × baseline p50, and at most 150 ms more.
+import { setTimeout as sleep } from 'node:timers/promises';
 import { randomUUID } from 'node:crypto';
 import { chmodSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -27,7 +28,6 @@ import { api, startTestServer } from '../test/support/server.ts';
 
 const rounds = Number(process.argv[2] ?? 5);
 const POLL_MS = 20;
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const percentile = (xs: number[], p: number) => {
   const s = [...xs].sort((a, b) => a - b);
   return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))] as number;

@@ -12,6 +12,7 @@
 // (total − reserved) × allocation_ratio, read from placement's app layer), and the time spent
 // inside placer.place per boot, p50/p99 (goal p99 ≤ 20 ms).
 // A CPU profile of the run: node --cpu-prof --cpu-prof-dir=bench/results bench/compute-scale.ts …
+import { setTimeout as sleep } from 'node:timers/promises';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -38,7 +39,6 @@ const WAIT_MS = 120_000;
 // Each fake host: 16 vCPUs × 4 (the default cpu ratio) = 64 m1.tiny by CPU, 32 GB, 200 GB.
 const HOST = { vcpus: 16, memoryMb: 32768, diskGb: 200 };
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const percentile = (xs: number[], p: number) => {
   const s = [...xs].sort((a, b) => a - b);
   return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))] ?? NaN;

@@ -10,6 +10,7 @@
 //  - baselines in the same run: the port create API call alone, and plugging the veth alone
 //    (`ip` commands: the kernel work a boot does anyway).
 // Nothing is sent to any address; everything made is removed at the end.
+import { setTimeout as sleep } from 'node:timers/promises';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { networkBridge, portTap } from '../src/agents/network/names.ts';
@@ -23,7 +24,6 @@ const percentile = (xs: number[], p: number) => {
   return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))] as number;
 };
 const now = () => Number(process.hrtime.bigint()) / 1e6;
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 const host = `nubo-bench-${process.pid}`;
 const s = await startTestServer({ env: { NUBO_NETWORK_AGENT: 'true', NUBO_COMPUTE_DRIVER: 'none', NUBO_COMPUTE_HOST: host } });

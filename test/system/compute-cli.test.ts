@@ -4,6 +4,7 @@
 // every power action (libvirt agrees), snapshots to an image that boots, resizes and confirms,
 // and deletes it without a trace (no domain, no disk, no allocation); a flavor no host can hold
 // fails with the explained fault; another project sees none of it.
+import { setTimeout as sleep } from 'node:timers/promises';
 import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -13,7 +14,6 @@ import { run } from '../../src/host/run.ts';
 import { testDatabase, type TestDatabase } from '../support/database.ts';
 import { api } from '../support/server.ts';
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const nubo = join(resolve(import.meta.dirname, '../..'), 'nubo');
 
 describe('openstack CLI against ./nubo up on real libvirt: the server lifecycle', { timeout: 900_000 }, () => {

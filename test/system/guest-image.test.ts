@@ -2,6 +2,7 @@
 // qcow2 overlay of the cached image, NIC-less, with a Nova-style config drive and an extra
 // empty virtio disk, then an ACPI shutdown. Everything is read from the serial log's
 // `nubo-guest:` markers. Needs libvirtd (scripts/test.sh's system step starts it).
+import { setTimeout as sleep } from 'node:timers/promises';
 import assert from 'node:assert/strict';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -13,7 +14,6 @@ import { run } from '../../src/host/run.ts';
 import { ensureTinyImage } from '../../src/images/tiny.ts';
 
 const virsh = (...args: string[]) => run(['virsh', '-c', 'qemu:///system', ...args], { timeoutMs: 60_000 });
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const xml = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/'/g, '&apos;');
 
 function domainXml(d: { name: string; root: string; data: string; configDrive: string; serialLog: string }): string {

@@ -3,6 +3,7 @@
 // (define, start, pause, resume, managed save, device changes, snapshot, destroy, undefine)
 // with the lifecycle events libvirtd sends for each step. Needs libvirtd running
 // (scripts/test.sh's system step starts it; by hand: bash scripts/libvirt.sh start).
+import { setTimeout as sleep } from 'node:timers/promises';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
@@ -16,7 +17,6 @@ import {
   type DomainRef, type LibvirtConnection, type LifecycleEvent,
 } from '../../src/libvirt/connection.ts';
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const count = (s: string, needle: RegExp) => (s.match(needle) ?? []).length;
 
 describe('libvirt RPC client against the real libvirtd', () => {

@@ -3,6 +3,7 @@
 // what an operator's virsh sees checked at each step, then the shared driver contract suite
 // against a second driver and instance. Needs libvirtd running (scripts/test.sh's system step
 // starts it; by hand: bash scripts/libvirt.sh start).
+import { setTimeout as sleep } from 'node:timers/promises';
 import assert from 'node:assert/strict';
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
@@ -20,7 +21,6 @@ import { connectLibvirt } from '../../src/libvirt/client.ts';
 import { contractSpec, driverContract } from '../support/driver-contract.ts';
 
 const virsh = (...args: string[]) => run(['virsh', '-c', 'qemu:///system', ...args], { timeoutMs: 60_000 });
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const sha256 = (path: string) => createHash('sha256').update(readFileSync(path)).digest('hex');
 const seconds = (since: number) => `${((Date.now() - since) / 1000).toFixed(1)} s`;
 const READY = 'nubo-guest: ready';

@@ -17,6 +17,7 @@ import { dhcpNamespace, networkBridge, portTap } from '../../src/agents/network/
 import { createLogger } from '../../src/core/logger.ts';
 import { deleteLink, deleteNamespace, ensureNamespace, ensureVeth, inNamespace, linkExists, listLinks, listNamespaces } from '../../src/host/ip.ts';
 import { api, startTestServer, type TestServer } from '../support/server.ts';
+import { until } from '../support/wait.ts';
 
 const VM1 = 'nubo-tvm1';
 const VM2 = 'nubo-tvm2';
@@ -24,15 +25,6 @@ const UNKNOWN_MAC = 'fa:16:3e:7e:57:02';
 const REUSE_MAC = 'fa:16:3e:7e:57:03';
 const UPSTREAM = 'nubo-tup1';
 const UPLINK = 'nve-tsys1';
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-async function until(what: string, check: () => boolean | Promise<boolean>, timeoutMs = 10_000): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await sleep(25);
-  }
-}
 
 /** A process that exists and is not a zombie. */
 function alive(pid: number): boolean {

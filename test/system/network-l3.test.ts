@@ -5,6 +5,7 @@
 // leaves as the floating IP; removed, it is unreachable again; deleting the router and the
 // upstream leaves no namespace or device behind; metadata requests reach port 9697 in the
 // router and nothing else does. Runs as root (CI's system step).
+import { setTimeout as sleep } from 'node:timers/promises';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -20,7 +21,6 @@ import type { RouterSpec } from '../../src/agents/network/l3/types.ts';
 import { networkBridge, portTap, routerGatewayDevice, routerInterfaceDevice, routerNamespace, UPSTREAM_NAMESPACE, UPSTREAM_ROOT_DEVICE } from '../../src/agents/network/names.ts';
 import { deleteUpstream, ensureUpstream } from '../../src/agents/network/upstream.ts';
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 const VM_NS = 'nubo-tl3vm';
 const VM_DEV = 'ns-tl3vm0';

@@ -3,6 +3,7 @@
 // server's OS-EXT-AZ), and its metadata is what the scheduler's aggregate filter matches
 // flavors' aggregate_instance_extra_specs against. Two hosts on the fake driver: the test
 // server's own and a second agent started here on the same bus.
+import { setTimeout as sleep } from 'node:timers/promises';
 import assert from 'node:assert/strict';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
@@ -16,7 +17,6 @@ import { api, startTestServer, type TestServer } from '../../support/server.ts';
 
 const AGGREGATE_KEYS = ['availability_zone', 'created_at', 'deleted', 'deleted_at', 'hosts', 'id', 'metadata', 'name', 'updated_at'];
 const keys = (o: object) => Object.keys(o).sort();
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 describe('os-aggregates', () => {
   let s: TestServer;

@@ -1,6 +1,8 @@
 // The compute agent over an in-process bus with the fake driver: what it casts to the compute
 // service (heartbeats, power-state events, the instance list the sync compares), what it serves
 // (every AgentMethods call), how failures reach the caller, and that stop() really stops.
+import { until } from '../../support/wait.ts';
+import { setTimeout as wait } from 'node:timers/promises';
 import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -17,13 +19,8 @@ import { loadConfig, type Config } from '../../../src/core/config.ts';
 import { contractSpec } from '../../support/driver-contract.ts';
 
 const silent = { debug: () => {}, info: () => {}, warn: () => {}, error: () => {} };
-const wait = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** Polls until `check` holds (or fails after 2 s). */
-async function until(check: () => boolean, what: string): Promise<void> {
-  for (let i = 0; i < 200 && !check(); i++) await wait(10);
-  assert.ok(check(), `timed out waiting for ${what}`);
-}
 
 /** The compute service's side of the bus: records every cast. */
 class Conductor {
@@ -87,13 +84,13 @@ describe('compute agent', () => {
     driver.hostResources = () => { resourceReads++; return read(); };
     const { conductor, agent } = await setup({ driver });
     assert.equal(agent.host, 'node-a');
-    await until(() => conductor.heartbeats.length >= 1, 'the first heartbeat');
+    await until('the first heartbeat', () => conductor.heartbeats.length >= 1, { timeoutMs: 2000, everyMs: 10 });
     const first = conductor.heartbeats[0]!;
     assert.equal(first.host, 'node-a');
     assert.equal(first.nodeUuid, agent.nodeUuid);
     assert.deepEqual([first.resources.vcpus, first.resources.memoryMb, first.resources.diskGb, first.resources.hypervisorType], [4, 8192, 80, 'fake']);
     assert.ok(!Number.isNaN(Date.parse(first.startedAt)));
-    await until(() => conductor.heartbeats.length >= 4, 'periodic heartbeats');
+    await until('periodic heartbeats', () => conductor.heartbeats.length >= 4, { timeoutMs: 2000, everyMs: 10 });
     assert.equal(resourceReads, 1, 'resources are read at most once a minute');
     assert.equal(readFileSync(join(config.compute.instancesDir, 'compute_id'), 'utf8').trim(), agent.nodeUuid);
 
@@ -170,19 +167,19 @@ describe('compute agent', () => {
     const s = contractSpec()();
     await call('spawn', { instance: s });
     driver.simulateGuestPowerOff(s.uuid);
-    await until(() => conductor.powerEvents.length > 0, 'a powerStateChanged cast');
+    await until('a powerStateChanged cast', () => conductor.powerEvents.length > 0, { timeoutMs: 2000, everyMs: 10 });
     assert.deepEqual(conductor.powerEvents, [{ host: 'node-a', uuid: s.uuid, powerState: PowerState.SHUTDOWN }]);
   });
 
   it('reports the instance list at start and on every sync, so a quiet change is caught', async () => {
     const { call, conductor, driver } = await setup();
-    await until(() => conductor.hostInstances.length > 0, 'the start-up instance list');
+    await until('the start-up instance list', () => conductor.hostInstances.length > 0, { timeoutMs: 2000, everyMs: 10 });
     assert.deepEqual({ ...conductor.hostInstances[0], takenAt: undefined }, { host: 'node-a', instances: [], takenAt: undefined });
     const s = contractSpec()();
     await call('spawn', { instance: s });
     driver.setPowerStateQuietly(s.uuid, PowerState.SHUTDOWN);
     const seen = () => conductor.hostInstances.some((h) => h.instances.some((i) => i.uuid === s.uuid && i.powerState === PowerState.SHUTDOWN));
-    await until(seen, 'the quiet change in a sync');
+    await until('the quiet change in a sync', seen, { timeoutMs: 2000, everyMs: 10 });
     assert.deepEqual(conductor.powerEvents, [], 'no event was sent for it');
   });
 
@@ -202,7 +199,7 @@ describe('compute agent', () => {
     const { bus, conductor } = await setup({ conductor: false });
     await wait(50);
     conductor.serve(bus);
-    await until(() => conductor.heartbeats.length > 0, 'a heartbeat after the compute service came');
+    await until('a heartbeat after the compute service came', () => conductor.heartbeats.length > 0, { timeoutMs: 2000, everyMs: 10 });
   });
 
   it('stop() stops timers, unserves the topic and closes the driver', async () => {
@@ -211,7 +208,7 @@ describe('compute agent', () => {
     const close = driver.close.bind(driver);
     driver.close = () => { closed++; return close(); };
     const { conductor, call, agent } = await setup({ driver });
-    await until(() => conductor.heartbeats.length >= 2, 'heartbeats');
+    await until('heartbeats', () => conductor.heartbeats.length >= 2, { timeoutMs: 2000, everyMs: 10 });
     await agents.pop()!.stop();
     const beats = conductor.heartbeats.length;
     const syncs = conductor.hostInstances.length;

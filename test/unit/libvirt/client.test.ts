@@ -1,5 +1,6 @@
 // The libvirt RPC client against the in-memory libvirtd of test/support/fake-libvirtd.ts,
 // which speaks the same protocol from the server side over a real unix socket.
+import { until } from '../../support/wait.ts';
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
@@ -13,15 +14,7 @@ import {
 } from '../../../src/libvirt/connection.ts';
 import { FakeLibvirtd } from '../../support/fake-libvirtd.ts';
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-async function until(cond: () => boolean, what: string, timeoutMs = 2000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!cond()) {
-    if (Date.now() > deadline) assert.fail(`timed out waiting for ${what}`);
-    await sleep(5);
-  }
-}
 
 /** Asserts a LibvirtError with this code (and message pattern); returns it. */
 async function rejectsWith(p: Promise<unknown>, code: number, message?: RegExp): Promise<LibvirtError> {
@@ -76,7 +69,7 @@ describe('connecting to libvirtd', () => {
     const conn = await connectLibvirt({ socketPath: fake.socketPath, uri: 'qemu:///session' });
     await conn.close();
     await rejectsWith(connectLibvirt({ socketPath: fake.socketPath }), ErrorCode.NO_CONNECT, /no connection driver available for qemu:\/\/\/system/);
-    await until(() => fake!.connections === 0, 'the refused connection to be closed');
+    await until('the refused connection to be closed', () => fake!.connections === 0, { timeoutMs: 2000, everyMs: 5 });
   });
 
   it('names the socket when libvirtd is not there', async () => {
@@ -90,7 +83,7 @@ describe('connecting to libvirtd', () => {
     const started = Date.now();
     await rejectsWith(connectLibvirt({ socketPath: fake.socketPath, openTimeoutMs: 150 }), ErrorCode.NO_CONNECT, /did not complete the connection within 150 ms/);
     assert.ok(Date.now() - started < 1500);
-    await until(() => fake!.connections === 0, 'the abandoned connection to be closed');
+    await until('the abandoned connection to be closed', () => fake!.connections === 0, { timeoutMs: 2000, everyMs: 5 });
   });
 
   it('drops a peer that breaks the framing', async () => {
@@ -322,7 +315,7 @@ describe('lifecycle events', () => {
     await conn.resume(d);
     await conn.destroy(d);
     await conn.undefine(d);
-    await until(() => events.length === 6, 'six events');
+    await until('six events', () => events.length === 6, { timeoutMs: 2000, everyMs: 5 });
     assert.deepEqual(summary(events), [
       `vm:${DomainEvent.DEFINED}/0`, `vm:${DomainEvent.STARTED}/0`, `vm:${DomainEvent.SUSPENDED}/0`,
       `vm:${DomainEvent.RESUMED}/0`, `vm:${DomainEvent.STOPPED}/1`, `vm:${DomainEvent.UNDEFINED}/0`,
@@ -340,7 +333,7 @@ describe('lifecycle events', () => {
     await other.close();
     fake.hypervisor.crash(d);
     fake.flushEvents();
-    await until(() => events.length === 3, 'three events');
+    await until('three events', () => events.length === 3, { timeoutMs: 2000, everyMs: 5 });
     assert.deepEqual(summary(events), [`vm:${DomainEvent.DEFINED}/0`, `vm:${DomainEvent.STARTED}/0`, `vm:${DomainEvent.STOPPED}/2`]);
   });
 
@@ -350,12 +343,12 @@ describe('lifecycle events', () => {
     const off = await conn.onLifecycle((e) => first.push(e));
     await conn.onLifecycle((e) => second.push(e));
     const d = await conn.defineXML(domainXml('vm'));
-    await until(() => first.length === 1 && second.length === 1, 'both listeners to see DEFINED');
+    await until('both listeners to see DEFINED', () => first.length === 1 && second.length === 1, { timeoutMs: 2000, everyMs: 5 });
     await off();
     await off(); // twice is harmless
     assert.equal(fake.calls.filter((c) => c === 'CONNECT_DOMAIN_EVENT_CALLBACK_DEREGISTER_ANY').length, 1);
     await conn.create(d);
-    await until(() => second.length === 2, 'the remaining listener to see STARTED');
+    await until('the remaining listener to see STARTED', () => second.length === 2, { timeoutMs: 2000, everyMs: 5 });
     assert.equal(first.length, 1, 'the deregistered listener saw nothing more');
   });
 
@@ -364,7 +357,7 @@ describe('lifecycle events', () => {
     fake.queueEventOnRegister(early);
     const events: LifecycleEvent[] = [];
     await conn.onLifecycle((e) => events.push(e));
-    await until(() => events.length === 1, 'the early event');
+    await until('the early event', () => events.length === 1, { timeoutMs: 2000, everyMs: 5 });
     assert.deepEqual(events, [early]);
   });
 
@@ -384,7 +377,7 @@ describe('lifecycle events', () => {
     });
     const d = await conn.defineXML(domainXml('vm'));
     await conn.create(d);
-    await until(() => failures.length === 3, 'three listener failures');
+    await until('three listener failures', () => failures.length === 3, { timeoutMs: 2000, everyMs: 5 });
     assert.deepEqual(seen, [DomainEvent.DEFINED, DomainEvent.STARTED]);
     assert.deepEqual(failures.map((f) => (f as Error).message).sort(), ['async listener broke', 'listener broke on 0', 'listener broke on 2']);
     assert.equal((await conn.getState(d)).state, DomainState.RUNNING);
@@ -402,7 +395,7 @@ describe('closing', () => {
     fake.delay('DOMAIN_CREATE_WITH_FLAGS', Infinity);
     fake.delay('CONNECT_GET_CAPABILITIES', Infinity);
     const inFlight = [conn.create(d), conn.getCapabilities()];
-    await until(() => fake.calls.includes('CONNECT_GET_CAPABILITIES') && fake.calls.includes('DOMAIN_CREATE_WITH_FLAGS'), 'both calls to arrive');
+    await until('both calls to arrive', () => fake.calls.includes('CONNECT_GET_CAPABILITIES') && fake.calls.includes('DOMAIN_CREATE_WITH_FLAGS'), { timeoutMs: 2000, everyMs: 5 });
     fake.dropConnections();
     const e = await rejectsWith(inFlight[0]!, ErrorCode.RPC, /libvirt connection lost \(libvirtd closed the connection\) while waiting for the reply to DOMAIN_CREATE_WITH_FLAGS/);
     assert.equal(e.domain, ErrorDomain.RPC);
@@ -418,7 +411,7 @@ describe('closing', () => {
     const d = await conn.defineXML(domainXml('vm'));
     fake.delay('DOMAIN_CREATE_WITH_FLAGS', Infinity);
     const pending = conn.create(d);
-    await until(() => fake.calls.includes('DOMAIN_CREATE_WITH_FLAGS'), 'the create call to arrive');
+    await until('the create call to arrive', () => fake.calls.includes('DOMAIN_CREATE_WITH_FLAGS'), { timeoutMs: 2000, everyMs: 5 });
     let closedResolved = false;
     void conn.closed.then(() => { closedResolved = true; });
     await Promise.all([conn.close(), conn.close()]);
@@ -428,6 +421,6 @@ describe('closing', () => {
     await rejectsWith(conn.getHostname(), ErrorCode.RPC, /closed/);
     await off(); // deregistering on a closed connection sends nothing and succeeds
     assert.ok(!fake.calls.includes('CONNECT_DOMAIN_EVENT_CALLBACK_DEREGISTER_ANY'));
-    await until(() => fake.connections === 0, 'the server side to see the socket closed');
+    await until('the server side to see the socket closed', () => fake.connections === 0, { timeoutMs: 2000, everyMs: 5 });
   });
 });
