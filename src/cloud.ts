@@ -116,7 +116,7 @@ export async function createCloud(config: Config, log: Logger): Promise<Cloud> {
     const image = imageService(images, identityClient);
     const placement = await createPlacementContext(database.db as unknown as Kysely<PlacementDB>, database.engine, config, log);
     const network = await createNetworkContext(database.db as unknown as Kysely<NetworkDB>, database.engine, config, log, bus);
-    const compute = await createComputeContext(database.db as unknown as Kysely<ComputeDB>, config, log, bus, { images: new ImageClient(inProcess, serviceClient), placement });
+    const compute = await createComputeContext(database.db as unknown as Kysely<ComputeDB>, config, log, bus, { images: new ImageClient(inProcess, serviceClient), placement, network });
     const app = await buildServer({
       logger: log,
       services: [identityService(identity), image, placementService(placement, identityClient), computeService(compute, identityClient),
@@ -169,6 +169,7 @@ export async function createCloud(config: Config, log: Logger): Promise<Cloud> {
         await cloud.networkAgent?.stop();
         stopNetworkAgents();
         stopConductor();
+        compute.vifEvents.close();
         await app.close();
         await image.close();
         await bus.close();

@@ -100,6 +100,12 @@ export type ComputeConfig = {
   /** On agent start, undefine instance domains that no instance owns (else only reported). */
   removeOrphanDomains: boolean;
   cleanShutdownTimeoutSeconds: number;
+  /**
+   * How long a boot or interface attach waits for the network agent to report the server's ports
+   * wired (Nova's vif_plugging_timeout, fatal): ACTIVE only once they are. 0: do not wait (a host
+   * without a network agent, e.g. the fake driver's tests). Env NUBO_COMPUTE_VIF_PLUGGING_TIMEOUT.
+   */
+  vifPluggingTimeoutSeconds: number;
   /** Default per-project quotas (Nova's names); -1 is unlimited. */
   quota: Record<'instances' | 'cores' | 'ram' | 'key_pairs' | 'metadata_items' | 'server_groups' | 'server_group_members' | 'injected_files' | 'injected_file_content_bytes' | 'injected_file_path_bytes', number>;
   scheduler: {
@@ -168,6 +174,10 @@ function computeConfig(stateDir: string, env: Env, file: DeepPartial<ComputeConf
   if (typeof refresh !== 'number' || !Number.isFinite(refresh) || refresh < 0) {
     throw new Error(`compute.scheduler.hostStateRefreshSeconds must be a number of seconds ≥ 0, got ${JSON.stringify(refresh)}`);
   }
+  const vifTimeout = env.NUBO_COMPUTE_VIF_PLUGGING_TIMEOUT !== undefined && env.NUBO_COMPUTE_VIF_PLUGGING_TIMEOUT !== '' ? Number(env.NUBO_COMPUTE_VIF_PLUGGING_TIMEOUT) : file.vifPluggingTimeoutSeconds ?? 300;
+  if (typeof vifTimeout !== 'number' || !Number.isFinite(vifTimeout) || vifTimeout < 0) {
+    throw new Error(`compute.vifPluggingTimeoutSeconds must be a number of seconds ≥ 0, got ${JSON.stringify(vifTimeout)}`);
+  }
   return {
     host: env.NUBO_COMPUTE_HOST ?? file.host ?? hostname(),
     driver, virtType,
@@ -186,6 +196,7 @@ function computeConfig(stateDir: string, env: Env, file: DeepPartial<ComputeConf
     syncPowerStateSeconds: file.syncPowerStateSeconds ?? 60,
     removeOrphanDomains: file.removeOrphanDomains ?? false,
     cleanShutdownTimeoutSeconds: file.cleanShutdownTimeoutSeconds ?? 60,
+    vifPluggingTimeoutSeconds: vifTimeout,
     quota: {
       instances: 10, cores: 20, ram: 51200, key_pairs: 100, metadata_items: 128, server_groups: 10,
       server_group_members: 10, injected_files: 5, injected_file_content_bytes: 10240, injected_file_path_bytes: 255,

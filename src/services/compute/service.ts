@@ -32,16 +32,18 @@ import { createPlacer } from './app/placer.ts';
 import type { ImageClient } from '../../http/image-client.ts';
 import type { PlacementContext } from '../placement/app/context.ts';
 import type { ComputeContext } from './app/context.ts';
+import { createVifEvents } from './app/vif-events.ts';
+import type { NetworkContext } from '../network/app/context.ts';
 import { ensureDefaultFlavors } from './app/flavors.ts';
 import { computeMigrations } from './db/migrations.ts';
 import type { ComputeDB } from './db/schema.ts';
 import { computePolicy } from './policy.ts';
 
-export async function createComputeContext(db: Kysely<ComputeDB>, config: Config, log: Logger, bus: Bus, deps: { images: ImageClient; placement: PlacementContext }): Promise<ComputeContext> {
+export async function createComputeContext(db: Kysely<ComputeDB>, config: Config, log: Logger, bus: Bus, deps: { images: ImageClient; placement: PlacementContext; network?: NetworkContext }): Promise<ComputeContext> {
   await migrate(db as Kysely<unknown>, 'compute', computeMigrations);
   const policyFile = process.env.NUBO_COMPUTE_POLICY_FILE;
   const overrides = policyFile ? parsePolicyOverrides(await readFile(policyFile, 'utf8')) : {};
-  const base = { db, write: groupCommit(db), config, log, bus, images: deps.images, background: new Set<Promise<unknown>>(), policy: new PolicyEnforcer(computePolicy, overrides) };
+  const base = { db, write: groupCommit(db), config, log, bus, images: deps.images, network: deps.network ?? null, vifEvents: createVifEvents(bus), background: new Set<Promise<unknown>>(), policy: new PolicyEnforcer(computePolicy, overrides) };
   const ctx: ComputeContext = { ...base, placer: createPlacer(base, deps.placement) };
   await ensureDefaultFlavors(ctx);
   return ctx;

@@ -56,7 +56,7 @@ describe('crash recovery of the compute sagas (fake driver)', () => {
   /** The compute service of a new process on the same database, after its start-up recovery. */
   const restart = async (): Promise<ComputeContext> => {
     const c = s.cloud.compute;
-    const ctx = await createComputeContext(c.db, c.config, c.log, c.bus, { images: c.images, placement: s.cloud.placement });
+    const ctx = await createComputeContext(c.db, c.config, c.log, c.bus, { images: c.images, placement: s.cloud.placement, network: s.cloud.network });
     await recoverCompute(ctx);
     while (ctx.background.size) await Promise.allSettled([...ctx.background]);
     return ctx;
@@ -98,6 +98,7 @@ describe('crash recovery of the compute sagas (fake driver)', () => {
 
   const sagaRows = (id: string) => s.cloud.compute.db.selectFrom('compute_saga').selectAll().where('instance_uuid', '=', id).execute();
   const allocated = async (id: string) => (await s.cloud.placement.db.selectFrom('provider_allocation').select('consumer_uuid').where('consumer_uuid', '=', id).execute()).length > 0;
+  const portsOf = (id: string) => s.cloud.network.db.selectFrom('port').select('id').where('device_id', '=', id).execute();
   const hasDomain = async (id: string) => (await driver.listInstances()).some((d) => d.uuid === id);
   const faultOf = async (id: string) => (await api(s.url, 'GET', `${v21}/servers/${id}`, { token: s.admin.token })).body.server?.fault as { message: string } | undefined;
 
@@ -113,6 +114,12 @@ describe('crash recovery of the compute sagas (fake driver)', () => {
     assert.deepEqual([...healthy].filter((u) => !consumers.includes(u)), [], 'every live instance holds its claim');
     const sagas = await s.cloud.compute.db.selectFrom('compute_saga').selectAll().execute();
     assert.deepEqual(sagas, [], 'no saga left behind');
+    // Every server boots with one port on the project's only network (Nova's default before 2.37).
+    const ports = await s.cloud.network.db.selectFrom('port').select(['id', 'device_id']).where('device_owner', 'like', 'compute:%').execute();
+    assert.deepEqual(ports.filter((p) => !healthy.has(p.device_id)), [], 'ports only for live instances');
+    assert.deepEqual([...healthy].filter((u) => !ports.some((p) => p.device_id === u)), [], 'every live instance has its port');
+    const vifs = await s.cloud.compute.db.selectFrom('instance_vif').select(['port_id', 'instance_uuid']).execute();
+    assert.deepEqual(vifs.filter((v) => !live.some((r) => r.id === v.instance_uuid)), [], 'no vif rows of deleted instances');
     const busy = await s.cloud.compute.db.selectFrom('instance').select(['id', 'task_state']).where('deleted', '=', 0).where('task_state', 'is not', null).execute();
     assert.deepEqual(busy, [], 'no instance left in a task');
   };
@@ -122,12 +129,17 @@ describe('crash recovery of the compute sagas (fake driver)', () => {
     driver = s.cloud.computeAgent?.driver as FakeDriver;
     assert.ok(driver, 'the all-in-one cloud runs a compute agent');
     imageId = await uploadTestImage(s);
+    // The admin project's one network: every server of this test gets a port on it.
+    const net = await api(s.url, 'POST', '/networking/v2.0/networks', { token: s.admin.token, body: { network: { name: 'crashnet' } } });
+    assert.equal(net.status, 201, JSON.stringify(net.body));
+    const sub = await api(s.url, 'POST', '/networking/v2.0/subnets', { token: s.admin.token, body: { subnet: { network_id: net.body.network.id, cidr: '10.9.0.0/24', ip_version: 4 } } });
+    assert.equal(sub.status, 201, JSON.stringify(sub.body));
     const quota = await api(s.url, 'PUT', `${v21}/os-quota-sets/${s.admin.projectId}`, { token: s.admin.token, body: { quota_set: { instances: -1, cores: -1, ram: -1 } } });
     assert.equal(quota.status, 200, JSON.stringify(quota.body));
   });
   after(async () => { await s.stop(); });
 
-  const BOOT_STEPS = ['place', 'assign', 'spawn', 'activate'];
+  const BOOT_STEPS = ['place', 'assign', 'network', 'spawn', 'plugged', 'activate'];
   for (const [k, step] of BOOT_STEPS.entries()) {
     for (const when of ['before', 'after'] as const) {
       it(`boot killed ${when} the work of step ${step}: resumed to ACTIVE, nothing leaked`, async () => {
@@ -138,7 +150,8 @@ describe('crash recovery of the compute sagas (fake driver)', () => {
         const [left] = await sagaRows(id);
         assert.deepEqual([left?.step, left?.status], [k, 'running']);
         assert.equal(await allocated(id), k > 0 || when === 'after', 'place claimed before the kill');
-        assert.equal(await hasDomain(id), k > 2 || (k === 2 && when === 'after'), 'spawn created the domain before the kill');
+        assert.equal(await hasDomain(id), k > 3 || (k === 3 && when === 'after'), 'spawn created the domain before the kill');
+        assert.equal((await portsOf(id)).length, k > 2 || (k === 2 && when === 'after') ? 1 : 0, 'network made the port before the kill');
 
         await restart();
         const srv = await waitServer(s, s.admin.token, id, statusIs('ACTIVE'), 'ACTIVE');
@@ -154,7 +167,7 @@ describe('crash recovery of the compute sagas (fake driver)', () => {
   it('boot killed before spawn, and spawn fails after the restart: ERROR with a fault, rolled back', async () => {
     const { id, record } = await createStuck();
     const ctx = s.cloud.compute;
-    await killAt(bootSteps(ctx), record, sagaStore<BootState>(ctx), 2, 'before');
+    await killAt(bootSteps(ctx), record, sagaStore<BootState>(ctx), 3, 'before');
     driver.failNext('spawn', new Error('the hypervisor said no'));
     await restart();
     await waitServer(s, s.admin.token, id, statusIs('ERROR'), 'ERROR');
@@ -174,7 +187,7 @@ describe('crash recovery of the compute sagas (fake driver)', () => {
       : st));
     await assert.rejects(runSaga(steps, record, sagaStore<BootState>(ctx)), Killed);
     const [left] = await sagaRows(id);
-    assert.deepEqual([left?.step, left?.status], [3, 'undoing']);
+    assert.deepEqual([left?.step, left?.status], [4, 'undoing']);
     assert.equal(await hasDomain(id), true, 'the undo of spawn did not run before the kill');
     assert.equal(await allocated(id), true, 'nor the undo of place');
     await restart();
@@ -205,7 +218,7 @@ describe('crash recovery of the compute sagas (fake driver)', () => {
     await assertNoLeaks();
   });
 
-  const DELETE_STEPS = ['destroy', 'release', 'forget'];
+  const DELETE_STEPS = ['destroy', 'deallocate', 'release', 'forget'];
   for (const [k, step] of DELETE_STEPS.entries()) {
     for (const when of ['before', 'after'] as const) {
       it(`delete killed ${when} the work of step ${step}: finished, DELETED, nothing leaked`, async () => {

@@ -104,6 +104,7 @@ export type ServerCreateBody = {
     min_count?: number | string; max_count?: number | string; return_reservation_id?: boolean | string;
     accessIPv4?: string | null; accessIPv6?: string | null; adminPass?: string | null; description?: string | null;
     networks?: Array<{ uuid?: string; port?: string | null; fixed_ip?: string; tag?: string }> | 'auto' | 'none';
+    security_groups?: Array<{ name: string }>;
   };
   'os:scheduler_hints'?: { group?: string; same_host?: string | string[]; different_host?: string | string[] };
 };

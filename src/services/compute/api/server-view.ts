@@ -5,13 +5,14 @@
 import { createHash } from 'node:crypto';
 import type { InstanceFault, InstanceRow } from '../db/schema.ts';
 import { domainName, flavorOf } from '../app/instances.ts';
+import type { ServerNetworking } from '../app/network.ts';
 import { serverStatus } from '../app/states.ts';
 import { novaTime } from '../../../core/time.ts';
 
 /** admin: may see the extended (OS-EXT-SRV-ATTR) attributes; hostStatus: may see host_status; minor: the microversion's. */
 export type ViewContext = { baseUrl: string; admin: boolean; hostStatus: boolean; minor: number };
-/** What a server body shows besides its row: its latest fault, its tags, its host's status. */
-export type ServerExtras = { fault?: InstanceFault; tags?: string[]; hostStatus?: string };
+/** What a server body shows besides its row: its latest fault, its tags, its host's status, its ports' addresses and groups. */
+export type ServerExtras = { fault?: InstanceFault; tags?: string[]; hostStatus?: string; networking?: ServerNetworking };
 
 const links = (base: string, kind: string, id: string) => [
   { rel: 'self', href: `${base}/compute/v2.1/${kind}/${id}` },
@@ -46,7 +47,7 @@ export function serverBase(v: ViewContext, row: InstanceRow, x: ServerExtras = {
     flavor: { id: flavor.id, links: [{ rel: 'bookmark', href: `${v.baseUrl}/compute/flavors/${flavor.id}` }] },
     created: row.created_at,
     updated: row.updated_at,
-    addresses: {},
+    addresses: x.networking?.addresses ?? {},
     accessIPv4: row.access_ip_v4 ?? '',
     accessIPv6: row.access_ip_v6 ?? '',
     links: links(v.baseUrl, 'servers', row.id),
@@ -81,7 +82,8 @@ export function serverDetail(v: ViewContext, row: InstanceRow, x: ServerExtras =
     'OS-SRV-USG:terminated_at': novaTime(row.terminated_at),
     // No volumes yet; from 2.3 each entry also says delete_on_termination.
     'os-extended-volumes:volumes_attached': [],
-    security_groups: [{ name: 'default' }],
+    // The groups of the server's ports (Nova reads them from Neutron); none without ports.
+    security_groups: x.networking?.securityGroups ?? [],
   });
   if (v.admin) {
     body['OS-EXT-SRV-ATTR:host'] = row.host;

@@ -16,6 +16,7 @@ import type { InstanceFault, InstanceRow } from '../db/schema.ts';
 import { nextLinks } from './links.ts';
 import { atLeast, byVersion, minor, requireVersion } from './microversion.ts';
 import { RemoteConsoleCreate, ServerActions, ServerCreate, ServerUpdate, type RebuildBody, type ServerCreateBody, type ServerUpdateBody } from './server-schemas.ts';
+import { serversNetworking } from '../app/network.ts';
 import { serverBase, serverDetail, serverSummary, type ServerExtras, type ViewContext } from './server-view.ts';
 
 type Caller = (req: FastifyRequest) => Promise<ProjectCaller>;
@@ -39,12 +40,13 @@ export function serverRoutes(app: FastifyInstance, ctx: ComputeContext, caller: 
   });
   /** What the bodies of `rows` show besides the rows: faults (of `faulted` ones), tags from 2.26, host status when shown. */
   const extras = async (v: ViewContext, rows: InstanceRow[], faulted: (r: InstanceRow) => boolean): Promise<Map<string, ServerExtras>> => {
-    const [faults, tags, statuses] = await Promise.all([
+    const [faults, tags, statuses, networking] = await Promise.all([
       latestFaults(ctx, rows.filter(faulted).map((r) => r.id)),
       v.minor >= 26 ? tagsOf(ctx, rows.map((r) => r.id)) : new Map<string, string[]>(),
       v.hostStatus ? hostStatuses(ctx) : new Map<string, string>(),
+      serversNetworking(ctx, rows.filter((r) => !r.deleted).map((r) => r.id)),
     ]);
-    return new Map(rows.map((r) => [r.id, { fault: faults.get(r.id), tags: tags.get(r.id), hostStatus: r.host ? statuses.get(r.host) : undefined }]));
+    return new Map(rows.map((r) => [r.id, { fault: faults.get(r.id), tags: tags.get(r.id), hostStatus: r.host ? statuses.get(r.host) : undefined, networking: networking.get(r.id) }]));
   };
   const inError = (r: InstanceRow) => r.vm_state === 'error';
 
@@ -63,9 +65,9 @@ export function serverRoutes(app: FastifyInstance, ctx: ComputeContext, caller: 
       availabilityZone: s.availability_zone ?? null, minCount: Number(s.min_count ?? 1), maxCount: Number(s.max_count ?? s.min_count ?? 1),
       accessIPv4: s.accessIPv4 || null, accessIPv6: s.accessIPv6 || null, adminPass,
       hints: { group: h.group, sameHost: hints(h.same_host), differentHost: hints(h.different_host) },
-      // 2.37's "none" boots without NICs; "auto" asks for a network the project may use, and until
-      // the network service exists there is none to give, so it boots without NICs too.
-      networks: typeof s.networks === 'string' ? null : s.networks?.map(({ tag: _tag, ...n }) => n) ?? null,
+      // A list, 2.37's "auto" or "none", or (before 2.37) nothing: the one network available, if any.
+      networks: typeof s.networks === 'string' ? s.networks : s.networks?.map(({ tag: _tag, ...n }) => n) ?? null,
+      ...(s.security_groups?.length ? { securityGroups: s.security_groups.map((g) => g.name) } : {}),
       userToken: tokenOf(req),
     }, req.id);
     if (s.return_reservation_id !== undefined && truthy(s.return_reservation_id)) return reply.status(202).send({ reservation_id: reservationId });

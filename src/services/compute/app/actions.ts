@@ -17,7 +17,7 @@ import { getFlavorForBoot } from './flavors.ts';
 import { actionEvent, recordAction } from './instance-actions.ts';
 import { domainName, finish, flavorOf, isAdmin, now, recordFault, transition, visibleInstance } from './instances.ts';
 import { checkLock } from './servers.ts';
-import { instanceSpec } from './spec.ts';
+import { buildSpec } from './spec.ts';
 import { TRANSITIONS, type Action } from './states.ts';
 
 type Request = { caller: ProjectCaller; id: string; requestId: string; userToken: string };
@@ -173,7 +173,7 @@ export async function rebuild(ctx: ComputeContext, r: Request, body: { imageRef:
   await ctx.db.updateTable('instance').set(set).where('id', '=', row.id).execute();
   const rebuilt = { ...row, ...set };
   complete(ctx, r, rebuilt, 'rebuild', 'rebuild_instance', async () => {
-    const { powerState } = await agentCall(ctx, host, 'rebuild', { instance: instanceSpec(rebuilt, image) });
+    const { powerState } = await agentCall(ctx, host, 'rebuild', { instance: await buildSpec(ctx, rebuilt, image) });
     return { vm_state: 'active', power_state: powerState };
   });
   return rebuilt;
@@ -192,7 +192,7 @@ export async function resize(ctx: ComputeContext, r: Request, flavorRef: string)
   complete(ctx, r, row, 'resize', 'resize_instance', async () => {
     // Claim the new size first: no capacity means no resize, and nothing to undo on the host.
     await ctx.placer.reclaim(row.id, node, row.project_id, row.user_id, newFlavor);
-    const { powerState } = await agentCall(ctx, host, 'resize', { instance: instanceSpec(row, image, JSON.stringify(newFlavor)) });
+    const { powerState } = await agentCall(ctx, host, 'resize', { instance: await buildSpec(ctx, row, image, JSON.stringify(newFlavor)) });
     return { vm_state: 'resized', power_state: powerState, flavor: JSON.stringify(newFlavor), old_flavor: JSON.stringify(oldFlavor) };
   }, () => ctx.placer.reclaim(row.id, node, row.project_id, row.user_id, oldFlavor));
 }
@@ -215,7 +215,7 @@ export async function revertResize(ctx: ComputeContext, r: Request): Promise<voi
   const spec = await currentImageSpec(ctx, current.image_ref);
   const row = await begin(ctx, r, 'revertResize', 'revertResize');
   complete(ctx, r, row, 'revertResize', 'revert_resize', async () => {
-    const { powerState } = await agentCall(ctx, host, 'revertResize', { instance: instanceSpec(row, spec, row.old_flavor as string) });
+    const { powerState } = await agentCall(ctx, host, 'revertResize', { instance: await buildSpec(ctx, row, spec, row.old_flavor as string) });
     await ctx.placer.reclaim(row.id, row.node as string, row.project_id, row.user_id, oldFlavor);
     return { vm_state: 'active', power_state: powerState, flavor: JSON.stringify(oldFlavor), old_flavor: null };
   });

@@ -1,4 +1,5 @@
-// The boot saga: place (schedule + claim) → assign the host → spawn on its agent → ACTIVE.
+// The boot saga: place (schedule + claim) → assign the host → make and bind its ports there →
+// spawn on its agent → wait until the network agent has wired its ports → ACTIVE.
 // Each step is idempotent and has an undo, and progress is persisted after each step, so a
 // crash at any point resumes to ACTIVE or unwinds to ERROR with a fault — never a leaked
 // domain, disk or allocation.
@@ -9,7 +10,8 @@ import { runSaga, type SagaRecord, type SagaStep } from '../../../core/saga.ts';
 import { inWrite, type ComputeContext, type PlaceRequest } from './context.ts';
 import { domainName, failInstance, finish, flavorOf, getInstance, now } from './instances.ts';
 import { forgetSaga, newSaga, sagaStore } from './saga-store.ts';
-import { instanceSpec } from './spec.ts';
+import { allocatePorts, deallocatePorts, waitForPlugged, type PlannedVif } from './network.ts';
+import { buildSpec } from './spec.ts';
 import { TaskState, VmState } from './states.ts';
 
 export type BootState = {
@@ -18,6 +20,10 @@ export type BootState = {
   place: Omit<PlaceRequest, 'flavor'>;
   host?: string;
   node?: string;
+  /** The NICs planned at create (their instance_vif rows exist already); absent: none. */
+  vifs?: PlannedVif[];
+  /** Security group ids for the ports compute makes; absent: the project's default group. */
+  securityGroups?: string[];
 };
 
 /** Spawning a guest can take minutes (image download, TCG); the agent answers when it runs. */
@@ -51,16 +57,33 @@ export function bootSteps(ctx: ComputeContext): SagaStep<BootState>[] {
       },
     },
     {
+      name: 'network',
+      async do(s) {
+        await allocatePorts(ctx, await row(s), s.host as string, s.vifs ?? [], s.securityGroups);
+      },
+      async undo(s) {
+        const r = await getInstance(ctx, s.instanceUuid);
+        if (r) await deallocatePorts(ctx, r.id, r.project_id);
+      },
+    },
+    {
       name: 'spawn',
       async do(s) {
         const r = await row(s);
-        const args: AgentMethods['spawn']['args'] = { instance: instanceSpec(r, s.image) };
+        const args: AgentMethods['spawn']['args'] = { instance: await buildSpec(ctx, r, s.image) };
         await ctx.bus.call<AgentMethods['spawn']['result']>(computeTopic(s.host as string), 'spawn', args, { timeoutMs: SPAWN_TIMEOUT_MS });
       },
       async undo(s) {
         const r = await getInstance(ctx, s.instanceUuid);
         if (!r || !s.host) return;
         await ctx.bus.call(computeTopic(s.host), 'destroy', { uuid: r.id, name: domainName(r.seq) } satisfies AgentMethods['destroy']['args']);
+      },
+    },
+    {
+      // Nova's wait for network-vif-plugged: the guest is reachable once ACTIVE, not just started.
+      name: 'plugged',
+      async do(s) {
+        await waitForPlugged(ctx, s.instanceUuid, (s.vifs ?? []).map((v) => v.portId));
       },
     },
     {

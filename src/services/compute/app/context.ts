@@ -7,6 +7,8 @@ import type { PolicyEnforcer } from '../../../core/policy.ts';
 import type { ImageClient } from '../../../http/image-client.ts';
 import type { FlavorSpec, HostResources } from '../../../agents/compute/virt/driver.ts';
 import type { ComputeDB, ComputeServiceRow } from '../db/schema.ts';
+import type { NetworkContext } from '../../network/app/context.ts';
+import type { VifEvents } from './vif-events.ts';
 
 /** What scheduling needs to know about one instance to place. */
 export type PlaceRequest = {
@@ -51,6 +53,10 @@ export type ComputeContext = {
   bus: Bus;
   images: ImageClient;
   placer: Placer;
+  /** The network service's app context (in-process, as placement's): ports for servers (network.ts). null: compute without networking. */
+  network: NetworkContext | null;
+  /** network-vif-plugged events from the network service, for the sagas that wait for them. */
+  vifEvents: VifEvents;
   /** Work that outlives its request (sagas, actions): awaited on close. */
   background: Set<Promise<unknown>>;
 };

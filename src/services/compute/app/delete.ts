@@ -1,5 +1,5 @@
-// The delete saga: destroy the guest on its host → release its claims → leave its groups →
-// mark it deleted. No step needs an undo (each only removes), and each is idempotent, so a
+// The delete saga: destroy the guest on its host → give back its ports → release its claims →
+// leave its groups → mark it deleted. No step needs an undo (each only removes), and each is idempotent, so a
 // crash resumes it forward. A host whose agent does not answer gets Nova's "local delete":
 // the record goes, and that host's agent removes the orphaned domain when it comes back.
 import { computeTopic, type AgentMethods } from '../../../agents/compute/protocol.ts';
@@ -7,6 +7,7 @@ import { NoServer } from '../../../bus/bus.ts';
 import { runSaga, type SagaRecord, type SagaStep } from '../../../core/saga.ts';
 import type { ComputeContext } from './context.ts';
 import { domainName, failInstance, getInstance, now } from './instances.ts';
+import { deallocatePorts } from './network.ts';
 import { forgetSaga, newSaga, sagaStore } from './saga-store.ts';
 import { VmState } from './states.ts';
 
@@ -26,6 +27,13 @@ export function deleteSteps(ctx: ComputeContext): SagaStep<DeleteState>[] {
           ctx.log.warn({ instance: r.id, host: r.host }, 'compute agent not reachable: deleting locally; its domain goes when the agent reconciles');
           return { ...s, localDelete: true };
         }
+      },
+    },
+    {
+      name: 'deallocate',
+      async do(s) {
+        const r = await getInstance(ctx, s.instanceUuid);
+        if (r) await deallocatePorts(ctx, r.id, r.project_id);
       },
     },
     {

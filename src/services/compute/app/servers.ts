@@ -17,6 +17,7 @@ import { getFlavorForBoot } from './flavors.ts';
 import { recordAction } from './instance-actions.ts';
 import { isAdmin, nextSeq, now, transition, visibleInstance } from './instances.ts';
 import { getKeypairForBoot } from './keypairs.ts';
+import { checkNetworks, planVifs, vifRows, type PlannedVif, type RequestedNetworks } from './network.ts';
 import { checkInstanceQuota, checkMetadataQuota, recheckInstanceQuota } from './quotas.ts';
 import { addGroupMember } from './server-groups.ts';
 import { TaskState, vmStatesForStatus, VmState } from './states.ts';
@@ -38,8 +39,10 @@ export type NewServer = {
   accessIPv6?: string | null;
   adminPass?: string | null;
   hints: { group?: string; sameHost?: string[]; differentHost?: string[] };
-  /** Requested NICs; none until the network service exists (the networking issue plugs ports in here). */
-  networks: Array<{ uuid?: string; port?: string | null; fixed_ip?: string }> | null;
+  /** Requested NICs: a list, "auto", "none", or null (not given, before 2.37). */
+  networks: RequestedNetworks;
+  /** Security group names (or ids) for the ports compute makes; undefined: the project's default group. */
+  securityGroups?: string[];
   /** The caller's token, to look the image up with their rights. */
   userToken: string;
 };
@@ -57,11 +60,6 @@ async function parseAz(ctx: ComputeContext, caller: ProjectCaller, az: string | 
 export async function createServers(ctx: ComputeContext, caller: ProjectCaller, body: NewServer, requestId: string): Promise<{ first: InstanceRow; reservationId: string }> {
   authorize(ctx, caller, 'os_compute_api:servers:create');
   if (body.minCount > body.maxCount) throw new BadRequest('min_count must be <= max_count');
-  for (const n of body.networks ?? []) {
-    // No network service yet: every requested network or port is unknown.
-    if (n.port) throw new BadRequest(`Port ${n.port} could not be found.`);
-    throw new BadRequest(`Network ${n.uuid ?? ''} could not be found.`);
-  }
   const flavor = await getFlavorForBoot(ctx, caller, refId(body.flavorRef));
   if (!body.imageRef) throw new BadRequest('Booting from a volume is not supported yet: imageRef is required.');
   const glance = await bootableImage(ctx, body.imageRef, body.userToken);
@@ -84,7 +82,9 @@ export async function createServers(ctx: ComputeContext, caller: ProjectCaller, 
     count = body.minCount;
     await checkInstanceQuota(ctx, caller.project_id, { instances: count, cores: count * flavor.vcpus, ram: count * flavor.memoryMb });
   }
+  const networkPlan = await checkNetworks(ctx, caller.project_id, body.networks, count, body.securityGroups);
   const reservationId = `r-${randomUUID().slice(0, 8)}`;
+  const vifs = new Map<string, PlannedVif[]>();
   // Sequence numbers and rows in one commit (each commit is a disk sync).
   const rows = await ctx.write(async (db) => {
     const inTx = inWrite(ctx, db);
@@ -105,6 +105,9 @@ export async function createServers(ctx: ComputeContext, caller: ProjectCaller, 
       });
     }
     await db.insertInto('instance').values(made).execute();
+    for (const r of made) vifs.set(r.id, planVifs(networkPlan));
+    const vifRowsAll = made.flatMap((r) => vifRows(r.id, vifs.get(r.id) ?? [], r.created_at));
+    if (vifRowsAll.length) await db.insertInto('instance_vif').values(vifRowsAll).execute();
     return made;
   });
   // Nova's quota recheck: a concurrent create may have taken the room meanwhile; then ours go.
@@ -115,6 +118,7 @@ export async function createServers(ctx: ComputeContext, caller: ProjectCaller, 
   } catch (e) {
     const ids = rows.map((r) => r.id);
     await ctx.db.deleteFrom('server_group_member').where('instance_uuid', 'in', ids).execute();
+    await ctx.db.deleteFrom('instance_vif').where('instance_uuid', 'in', ids).execute();
     await ctx.db.deleteFrom('instance').where('id', 'in', ids).execute();
     throw e;
   }
@@ -125,7 +129,7 @@ export async function createServers(ctx: ComputeContext, caller: ProjectCaller, 
     for (const row of rows) {
       await recordAction(inTx, { instanceUuid: row.id, action: 'create', requestId, caller });
       started.push(await startBoot(inTx, {
-        instanceUuid: row.id, image,
+        instanceUuid: row.id, image, vifs: vifs.get(row.id) ?? [], ...(networkPlan.securityGroups ? { securityGroups: networkPlan.securityGroups } : {}),
         place: {
           instanceUuid: row.id, projectId: caller.project_id, userId: caller.user_id, image: { id: image.id, properties: image.properties },
           availabilityZone: zone, groupId: body.hints.group ?? null,

@@ -1,11 +1,16 @@
-// What an agent gets to build an instance: everything from the instance row and the image
-// record, so the agent never reads compute's tables.
-import type { ImageSpec, InstanceSpec } from '../../../agents/compute/virt/driver.ts';
+// What an agent gets to build an instance: everything from the instance row, the image record
+// and the instance's ports, so the agent never reads compute's (or the network's) tables.
+import type { NetworkData } from '../../../agents/compute/config-drive.ts';
+import type { ImageSpec, InstanceSpec, NicSpec } from '../../../agents/compute/virt/driver.ts';
 import type { InstanceRow } from '../db/schema.ts';
 import { configDriveInput } from '../metadata/source.ts';
+import type { ComputeContext } from './context.ts';
 import { domainName, flavorOf } from './instances.ts';
+import { guestNetwork } from './network.ts';
 
-export function instanceSpec(row: InstanceRow, image: ImageSpec, flavorJson: string = row.flavor): InstanceSpec {
+export type GuestNetwork = { nics: NicSpec[]; networkData: NetworkData | undefined };
+
+export function instanceSpec(row: InstanceRow, image: ImageSpec, flavorJson: string = row.flavor, guest: GuestNetwork = { nics: [], networkData: undefined }): InstanceSpec {
   return {
     uuid: row.id,
     name: domainName(row.seq),
@@ -14,9 +19,14 @@ export function instanceSpec(row: InstanceRow, image: ImageSpec, flavorJson: str
     userId: row.user_id,
     flavor: flavorOf({ flavor: flavorJson }),
     image,
-    nics: [],
+    nics: guest.nics,
     // The same data the metadata service serves (metadata/source.ts).
-    configDrive: row.config_drive ? configDriveInput(row) : null,
+    configDrive: row.config_drive ? configDriveInput(row, guest.networkData) : null,
     createdAt: row.created_at,
   };
+}
+
+/** The spec with the instance's current ports (boot, rebuild, resize and its revert all define the domain anew). */
+export async function buildSpec(ctx: ComputeContext, row: InstanceRow, image: ImageSpec, flavorJson: string = row.flavor): Promise<InstanceSpec> {
+  return instanceSpec(row, image, flavorJson, await guestNetwork(ctx, row.id));
 }

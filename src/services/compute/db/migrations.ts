@@ -239,6 +239,23 @@ const aggregates: Migration = {
 };
 
 
+// A server's network interfaces (Nova's virtual_interfaces + the info cache's
+// preserve_on_delete): which ports compute gave it, in the order the guest sees them, and which
+// of them the user brought (`--port`: unbound on delete, never deleted).
+const instanceVifs: Migration = {
+  async up(db: Kysely<unknown>) {
+    await db.schema.createTable('instance_vif')
+      .addColumn('port_id', 'varchar(36)', (c) => c.primaryKey())
+      .addColumn('instance_uuid', 'varchar(36)', (c) => c.notNull())
+      .addColumn('network_id', 'varchar(36)', (c) => c.notNull())
+      .addColumn('position', 'integer', (c) => c.notNull())
+      .addColumn('preserve_on_delete', 'integer', (c) => c.notNull())
+      .addColumn('created_at', 'varchar(40)', (c) => c.notNull())
+      .execute();
+    await db.schema.createIndex('instance_vif_instance').on('instance_vif').column('instance_uuid').execute();
+  },
+};
+
 // Server tags (microversion 2.26): a server's set of strings, kept with the server's row (a
 // deleted server keeps its tags, as its row stays).
 const serverTags: Migration = {
@@ -252,4 +269,4 @@ const serverTags: Migration = {
   },
 };
 
-export const computeMigrations: Record<string, Migration> = { '0001_initial': initial, '0002_keypair_id': keypairId, '0003_server_tags': serverTags, '0004_aggregates': aggregates };
+export const computeMigrations: Record<string, Migration> = { '0001_initial': initial, '0002_keypair_id': keypairId, '0003_server_tags': serverTags, '0004_aggregates': aggregates, '0005_instance_vifs': instanceVifs };

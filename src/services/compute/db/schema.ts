@@ -91,6 +91,8 @@ export type KeypairRow = { user_id: string; name: string; fingerprint: string; p
 export type ServerGroupRow = { id: string; name: string; policy: string; rules: string; project_id: string; user_id: string; created_at: string };
 /** A server's tag (2.26): unique per server. */
 export type ServerTagRow = { instance_uuid: string; tag: string };
+/** A port compute plugged into a server (migration 0005), `position` its NIC order. */
+export type InstanceVifRow = { port_id: string; instance_uuid: string; network_id: string; position: number; preserve_on_delete: number; created_at: string };
 export type ServerGroupMemberRow = { group_id: string; instance_uuid: string };
 
 /** Per-project quota overrides (os-quota-sets); absent rows fall back to compute.quota. */
@@ -117,6 +119,7 @@ export type ComputeDB = {
   server_group: ServerGroupRow;
   server_group_member: ServerGroupMemberRow;
   server_tag: ServerTagRow;
+  instance_vif: InstanceVifRow;
   compute_quota: QuotaRow;
   compute_counter: ComputeCounterRow;
   aggregate: AggregateRow;

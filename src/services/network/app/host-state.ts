@@ -9,6 +9,7 @@ import type { NetworkContext } from './context.ts';
 import { fixedIpsOf } from './ipam.ts';
 import { DHCP_OWNER, setPortsStatus } from './ports.ts';
 import { parseJson } from './rows.ts';
+import { announcePortStatus } from './server-events.ts';
 import type { HostRoute, Pool } from './subnet-plan.ts';
 
 async function hostPorts(ctx: NetworkContext, rows: PortRow[]): Promise<HostPort[]> {
@@ -52,6 +53,7 @@ export function serveNetworkAgents(ctx: NetworkContext): () => void {
   const report = async (args: NetworkServiceCasts['portsWired'], status: 'ACTIVE' | 'DOWN') => {
     const changed = await setPortsStatus(ctx, args.portIds, status, args.host);
     if (changed.length) ctx.log.debug({ host: args.host, ports: changed, status }, 'port status from the network agent');
+    await announcePortStatus(ctx, changed, status);
   };
   return ctx.bus.serve(NETWORK_AGENT_TOPIC, {
     hostState: async (a) => hostState(ctx, (a as { host: string }).host),

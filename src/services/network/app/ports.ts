@@ -40,6 +40,8 @@ export type Port = Standard & {
 };
 
 export type PortCreate = {
+  /** Compute picks its ports' ids up front, so that a boot resumed after a crash finds the port it made instead of making another. */
+  id?: string;
   projectId: string;
   networkId: string;
   name?: string;
@@ -59,7 +61,7 @@ export type PortCreate = {
   tags?: string[];
 };
 
-export type PortUpdate = Partial<Omit<PortCreate, 'projectId' | 'networkId' | 'tags'>>;
+export type PortUpdate = Partial<Omit<PortCreate, 'id' | 'projectId' | 'networkId' | 'tags'>>;
 
 /** Ports owned by routers and floating IPs: their owners create and remove them, not the port API. */
 export const ROUTER_INTERFACE = 'network:router_interface';
@@ -186,7 +188,7 @@ export async function insertPort(ctx: NetworkContext, tx: Tx, changes: ChangeSet
   const hostId = input.hostId ?? '';
   const binding = bindingFor(network.id, hostId);
   const row: PortRow = {
-    id: newId(), project_id: input.projectId, network_id: network.id, name: input.name ?? '', description: input.description ?? '',
+    id: input.id ?? newId(), project_id: input.projectId, network_id: network.id, name: input.name ?? '', description: input.description ?? '',
     admin_state_up: toInt(input.adminStateUp ?? true), status: 'DOWN', mac_address: mac, device_id: input.deviceId ?? '', device_owner: input.deviceOwner ?? '',
     port_security_enabled: toInt(portSecurity), binding_host_id: hostId, binding_vnic_type: input.vnicType ?? VNIC_NORMAL,
     binding_profile: JSON.stringify(input.profile ?? {}), binding_vif_type: binding.vifType, binding_vif_details: JSON.stringify(binding.vifDetails),

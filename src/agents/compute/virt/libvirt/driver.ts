@@ -23,6 +23,7 @@ import {
   flattenDisk, GiB, growDisk, imageInfo, MiB, restoreResizeBackups,
 } from './disks.ts';
 import { parseDomainXml } from './domain-info.ts';
+import { plugVifs } from './vifs.ts';
 import { domainXml } from './domain-xml.ts';
 import { hostCpuInfo } from './host-cpu.ts';
 import { instancePaths, RESIZE_BACKUP, type InstancePaths } from './instance-layout.ts';
@@ -327,10 +328,14 @@ export class LibvirtDriver implements ComputeDriver {
         // A retried spawn: the domain was defined after its disks were complete; start it if
         // the first attempt stopped before that.
         if (!(await this.#isOurs(conn, existing))) throw new Conflict(`domain ${existing.name} (${spec.uuid}) exists and is not a Nubo instance`);
-        if ((await this.#state(conn, existing)) === DomainState.SHUTOFF) await conn.create(existing);
+        if ((await this.#state(conn, existing)) === DomainState.SHUTOFF) {
+          await plugVifs(spec.nics);
+          await conn.create(existing);
+        }
         return;
       }
       await createInstanceDisks(spec, paths, baseImagePath);
+      await plugVifs(spec.nics);
       const dom = await conn.defineXML(domainXml({ spec, virtType: this.virtType, paths }), DefineFlags.VALIDATE);
       this.#ours.set(dom.uuid, true);
       await conn.create(dom);
@@ -551,6 +556,7 @@ export class LibvirtDriver implements ComputeDriver {
       }
       for (const file of [paths.root, paths.ephemeral, paths.swap, paths.config, paths.consoleLog]) rmSync(file, { force: true });
       await createInstanceDisks(spec, paths, baseImagePath);
+      await plugVifs(spec.nics);
       const defined = await conn.defineXML(domainXml({ spec, virtType: this.virtType, paths }), DefineFlags.VALIDATE);
       this.#ours.set(defined.uuid, true);
       await this.#start(conn, defined);
@@ -589,6 +595,7 @@ export class LibvirtDriver implements ComputeDriver {
         rmSync(paths.swap, { force: true });
         await createSwapDisk(paths.swap, f.swapMb);
       }
+      await plugVifs(spec.nics);
       await conn.defineXML(domainXml({ spec, virtType: this.virtType, paths }), DefineFlags.VALIDATE);
       await this.#start(conn, dom);
     });
@@ -610,6 +617,7 @@ export class LibvirtDriver implements ComputeDriver {
       await this.#forceOff(conn, dom);
       await this.#dropManagedSave(conn, dom);
       restoreResizeBackups(paths);
+      await plugVifs(oldSpec.nics);
       await conn.defineXML(domainXml({ spec: oldSpec, virtType: this.virtType, paths }), DefineFlags.VALIDATE);
       await this.#start(conn, dom);
     });
