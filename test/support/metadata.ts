@@ -3,7 +3,7 @@
 // requests to the metadata agent's unix socket.
 import assert from 'node:assert/strict';
 import { request } from 'node:http';
-import { createServerPort } from '../../src/services/network/app/compute-api.ts';
+import { serverPorts } from '../../src/services/network/app/compute-api.ts';
 import { statusIs, waitServer } from './compute.ts';
 import { api, type TestServer } from './server.ts';
 
@@ -16,12 +16,12 @@ export async function serverWithPort(s: TestServer, user: { token: string; proje
   assert.equal(kp.status, 200, JSON.stringify(kp.body));
   const created = await api(s.url, 'POST', '/compute/v2.1/servers', { token: user.token, body: { server: {
     name: opts.name, imageRef: opts.imageId, flavorRef: '1', key_name: keyName, user_data: Buffer.from(`#!/bin/sh\necho ${opts.name}\n`).toString('base64'),
+    networks: [{ uuid: opts.networkId, fixed_ip: opts.address }],
   } } });
   assert.equal(created.status, 202, JSON.stringify(created.body));
   const server = await waitServer(s, user.token, created.body.server.id, statusIs('ACTIVE'), 'ACTIVE');
-  const port = await createServerPort(s.cloud.network, {
-    projectId: user.projectId, serverId: server.id, availabilityZone: 'nova', hostId: '', networkId: opts.networkId, fixedIps: [{ ip_address: opts.address }],
-  });
+  const [port] = await serverPorts(s.cloud.network, server.id);
+  assert.ok(port, 'compute made the server its port');
   return { id: server.id, projectId: user.projectId, hostname: opts.name, publicKey: kp.body.keypair.public_key, keyName, address: opts.address, portId: port.id };
 }
 

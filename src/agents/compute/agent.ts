@@ -211,6 +211,8 @@ class AgentState {
       confirmResize: this.wrap('confirmResize', ({ name }) => driver.confirmResize(name)),
       revertResize: this.wrap('revertResize', async ({ instance }) => { await driver.revertResize(instance); return state(instance.name); }),
       listInstances: this.wrap('listInstances', () => driver.listInstances()),
+      attachInterface: this.wrap('attachInterface', ({ name, nic }) => driver.attachInterface(name, nic)),
+      detachInterface: this.wrap('detachInterface', ({ name, nic }) => driver.detachInterface(name, nic)),
       hostUptime: this.wrap('hostUptime', async () => ({ uptime: (await run(['uptime'], { env: { ...process.env, LANG: 'C', LC_ALL: 'C' } })).stdout.trim() })),
     };
   }

@@ -2,7 +2,7 @@
 // and runs the sagas) and the compute agents (one per hypervisor host, which own the driver,
 // the image cache and the instance directories). The agent never reads compute's tables:
 // everything it needs arrives in these messages, and everything it learns goes back as one.
-import type { DriverInstance, HostResources, InstanceSpec, PowerStateValue, RebootType } from './virt/driver.ts';
+import type { DriverInstance, HostResources, InstanceSpec, NicSpec, PowerStateValue, RebootType } from './virt/driver.ts';
 
 /** The agent of `host` serves this topic (call). */
 export const computeTopic = (host: string): string => `compute.${host}`;
@@ -31,6 +31,9 @@ export type AgentMethods = {
   confirmResize: { args: { name: string }; result: void };
   revertResize: { args: { instance: InstanceSpec }; result: { powerState: PowerStateValue } };
   listInstances: { args: Record<string, never>; result: DriverInstance[] };
+  /** driver.attachInterface / detachInterface (os-interface). Idempotent. */
+  attachInterface: { args: { name: string; nic: NicSpec }; result: void };
+  detachInterface: { args: { name: string; nic: NicSpec }; result: void };
   /** The host's `uptime` line (os-hypervisors/{id}/uptime), as Nova's libvirt driver reports it. */
   hostUptime: { args: Record<string, never>; result: { uptime: string } };
 };

@@ -28,6 +28,7 @@ import { serverMetadataRoutes } from './api/server-metadata.ts';
 import { instanceActionRoutes } from './api/instance-actions.ts';
 import { serverRoutes } from './api/servers.ts';
 import { serverTagRoutes } from './api/server-tags.ts';
+import { interfaceRoutes } from './api/interfaces.ts';
 import { createPlacer } from './app/placer.ts';
 import type { ImageClient } from '../../http/image-client.ts';
 import type { PlacementContext } from '../placement/app/context.ts';
@@ -76,6 +77,7 @@ export function computeService(ctx: ComputeContext, identity: IdentityClient): S
         // Route modules register here, each given (v21, ctx, caller).
         serverRoutes(v21, ctx, caller);
         serverTagRoutes(v21, ctx, caller);
+        interfaceRoutes(v21, ctx, caller);
         instanceActionRoutes(v21, ctx, caller);
         flavorRoutes(v21, ctx, caller);
         keypairRoutes(v21, ctx, caller);

@@ -23,7 +23,7 @@ export type FlavorSpec = {
   extraSpecs: Record<string, string>;
 };
 
-/** One NIC (filled by the networking issue; empty until then). */
+/** One NIC: a port on its network's bridge (the tap is named after the port: agents/network/names.ts). */
 export type NicSpec = { portId: string; mac: string; bridge: string; tap: string; mtu: number };
 
 /** The image an instance boots from, as the agent's image cache holds it. */
@@ -111,6 +111,11 @@ export interface ComputeDriver {
   resize(spec: InstanceSpec): Promise<void>;
   confirmResize(name: string): Promise<void>;
   revertResize(oldSpec: InstanceSpec): Promise<void>;
+
+  /** Plugs a NIC into the domain: live too when it runs. A NIC with that MAC already there is fine. */
+  attachInterface(name: string, nic: NicSpec): Promise<void>;
+  /** Unplugs the NIC with that MAC (live too when it runs). Not there is fine. */
+  detachInterface(name: string, nic: NicSpec): Promise<void>;
 
   /** Called when an instance's power state changes without us asking (events, or a sync). */
   onPowerStateChange(listener: (uuid: string, powerState: PowerStateValue) => void): void;

@@ -141,6 +141,9 @@ const serverActions = (description: boolean): Record<string, TSchema> => Object.
     ...(description ? { description: Type.Optional(Description) } : {}),
   }),
   resize: strict({ flavorRef: Ref, 'OS-DCF:diskConfig': Type.Optional(Type.String()) }),
+  // Nova's schema allows more keys here; only the name is read.
+  addSecurityGroup: Type.Object({ name: Type.String({ minLength: 1, maxLength: 255 }) }),
+  removeSecurityGroup: Type.Object({ name: Type.String({ minLength: 1, maxLength: 255 }) }),
 }).map(([name, args]) => [name, Type.Object({ [name]: args }, { additionalProperties: false })]));
 
 /**

@@ -17,6 +17,7 @@ import { nextLinks } from './links.ts';
 import { atLeast, byVersion, minor, requireVersion } from './microversion.ts';
 import { RemoteConsoleCreate, ServerActions, ServerCreate, ServerUpdate, type RebuildBody, type ServerCreateBody, type ServerUpdateBody } from './server-schemas.ts';
 import { serversNetworking } from '../app/network.ts';
+import { addSecurityGroup, removeSecurityGroup } from '../app/server-security-groups.ts';
 import { serverBase, serverDetail, serverSummary, type ServerExtras, type ViewContext } from './server-view.ts';
 
 type Caller = (req: FastifyRequest) => Promise<ProjectCaller>;
@@ -150,6 +151,8 @@ export function serverRoutes(app: FastifyInstance, ctx: ComputeContext, caller: 
       case 'resize': await actions.resize(ctx, r, String(args?.flavorRef)); break;
       case 'confirmResize': await actions.confirmResize(ctx, r); return reply.status(204).send();
       case 'revertResize': await actions.revertResize(ctx, r); break;
+      case 'addSecurityGroup': await addSecurityGroup(ctx, c, r.id, String(args?.name)); break;
+      case 'removeSecurityGroup': await removeSecurityGroup(ctx, c, r.id, String(args?.name)); break;
     }
     return reply.status(202).send();
   });

@@ -138,11 +138,12 @@ export async function allocatePorts(ctx: ComputeContext, row: InstanceRow, host:
 
 /**
  * Gives the instance's ports back (Nova's deallocate_for_instance): the ones compute made are
- * deleted, the ones the user brought unbound; then the instance's vif rows go. Idempotent.
+ * deleted, the ones the user brought unbound; then their vif rows go. `only`: just these ports
+ * (interface detach). Idempotent.
  */
-export async function deallocatePorts(ctx: ComputeContext, instanceUuid: string, projectId: string): Promise<void> {
+export async function deallocatePorts(ctx: ComputeContext, instanceUuid: string, projectId: string, only?: string[]): Promise<void> {
   const n = network(ctx);
-  const vifs = await instanceVifs(ctx, [instanceUuid]);
+  const vifs = (await instanceVifs(ctx, [instanceUuid])).filter((v) => !only || only.includes(v.port_id));
   if (n) {
     const ours = new Set((await net.serverPorts(n, instanceUuid)).map((p) => p.id));
     for (const v of vifs) {
@@ -150,7 +151,9 @@ export async function deallocatePorts(ctx: ComputeContext, instanceUuid: string,
       else if (ours.has(v.port_id)) await net.unbindServerPort(n, projectId, v.port_id);
     }
   }
-  await ctx.db.deleteFrom('instance_vif').where('instance_uuid', '=', instanceUuid).execute();
+  let q = ctx.db.deleteFrom('instance_vif').where('instance_uuid', '=', instanceUuid);
+  if (only) q = q.where('port_id', 'in', only.length ? only : ['']);
+  await q.execute();
 }
 
 /** The instance's ports that the network agent reports plugged (status ACTIVE). */

@@ -64,6 +64,11 @@ export async function setPortHost(ctx: NetworkContext, projectId: string, portId
   return updatePort(ctx, serviceScope(projectId), portId, { hostId });
 }
 
+/** Replaces a server port's security groups (the server actions addSecurityGroup / removeSecurityGroup). */
+export async function setPortGroups(ctx: NetworkContext, projectId: string, portId: string, groups: string[]): Promise<Port> {
+  return updatePort(ctx, serviceScope(projectId), portId, { securityGroups: groups });
+}
+
 /** Gives back a port the user brought (`--port`) when its server goes: no device, no host. */
 export async function unbindServerPort(ctx: NetworkContext, projectId: string, portId: string): Promise<Port> {
   return updatePort(ctx, serviceScope(projectId), portId, { deviceId: '', deviceOwner: '', hostId: '', profile: {} });

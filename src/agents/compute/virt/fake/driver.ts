@@ -9,7 +9,7 @@ import { NotFound, Conflict } from '../../../../core/errors.ts';
 import { run } from '../../../../host/run.ts';
 import {
   PowerState, type ComputeDriver, type DriverInstance, type HostResources, type InstanceSpec,
-  type PowerStateValue, type RebootType,
+  type NicSpec, type PowerStateValue, type RebootType,
 } from '../driver.ts';
 
 /** The driver methods a test can fail or slow down (every asynchronous one). */
@@ -274,6 +274,18 @@ export class FakeDriver implements ComputeDriver {
     inst.preResize = null;
     this.boot(inst);
     this.setState(inst, PowerState.RUNNING);
+  }
+
+  async attachInterface(name: string, nic: NicSpec): Promise<void> {
+    await this.hook('attachInterface');
+    const inst = this.get(name);
+    if (!inst.spec.nics.some((n) => n.mac === nic.mac)) inst.spec = { ...inst.spec, nics: [...inst.spec.nics, structuredClone(nic)] };
+  }
+
+  async detachInterface(name: string, nic: NicSpec): Promise<void> {
+    await this.hook('detachInterface');
+    const inst = this.get(name);
+    inst.spec = { ...inst.spec, nics: inst.spec.nics.filter((n) => n.mac !== nic.mac) };
   }
 
   onPowerStateChange(listener: (uuid: string, powerState: PowerStateValue) => void): void {

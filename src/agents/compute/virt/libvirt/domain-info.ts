@@ -27,6 +27,8 @@ export type DomainInfoXml = {
   disks: DomainDiskInfo[];
   /** The serial port's log file (virtlogd), if any. */
   consoleLog: string | null;
+  /** The MAC addresses of the domain's NICs (interface attach/detach find theirs by it). */
+  macs: string[];
 };
 
 export function parseDomainXml(xml: string): DomainInfoXml {
@@ -50,6 +52,7 @@ export function parseDomainXml(xml: string): DomainInfoXml {
       format: attr(child(d, 'driver'), 'type') ?? null,
     })),
     consoleLog: serialLog ?? null,
+    macs: children(devices, 'interface').map((i) => (attr(child(i, 'mac'), 'address') ?? '').toLowerCase()).filter(Boolean),
   };
 }
 

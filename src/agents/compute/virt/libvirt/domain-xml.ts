@@ -1,7 +1,7 @@
 // The libvirt domain of an instance, as a pure function of its spec (golden-tested in
 // test/unit/compute/libvirt/golden/). What an operator's virsh shows comes from here:
 // the Nova-style name, Nubo's metadata (whose VM it is), SMBIOS with the instance uuid.
-import type { InstanceSpec } from '../driver.ts';
+import type { InstanceSpec, NicSpec } from '../driver.ts';
 import { instanceDisks, type DomainDisk, type InstancePaths } from './instance-layout.ts';
 import { el, renderXml, type XmlNode } from './xml.ts';
 
@@ -55,12 +55,7 @@ function domainNode({ spec, virtType, paths }: DomainXmlInput): XmlNode {
     el('on_crash', {}, 'destroy'),
     el('devices', {},
       ...instanceDisks(spec, paths).map(diskNode),
-      ...spec.nics.map((nic) => el('interface', { type: 'bridge' },
-        el('mac', { address: nic.mac }),
-        el('source', { bridge: nic.bridge }),
-        el('target', { dev: nic.tap }),
-        el('model', { type: 'virtio' }),
-        el('mtu', { size: nic.mtu }))),
+      ...spec.nics.map(interfaceNode),
       // No USB devices, so no USB controller (libvirt adds one otherwise; under TCG it only
       // costs emulation time).
       el('controller', { type: 'usb', index: 0, model: 'none' }),
@@ -77,6 +72,21 @@ function domainNode({ spec, virtType, paths }: DomainXmlInput): XmlNode {
       // The guest's dropbear blocks on an empty entropy pool without it.
       el('rng', { model: 'virtio' }, el('backend', { model: 'random' }, '/dev/urandom')),
       el('memballoon', { model: 'virtio' }, el('stats', { period: 10 }))));
+}
+
+/** A NIC on its network's bridge, with the port's MAC and tap name (Nova's LibvirtConfigGuestInterface for a bridge vif). */
+function interfaceNode(nic: NicSpec): XmlNode {
+  return el('interface', { type: 'bridge' },
+    el('mac', { address: nic.mac }),
+    el('source', { bridge: nic.bridge }),
+    el('target', { dev: nic.tap }),
+    el('model', { type: 'virtio' }),
+    el('mtu', { size: nic.mtu }));
+}
+
+/** The device XML of one NIC, for virDomainAttachDeviceFlags / DetachDeviceFlags (interface attach). */
+export function interfaceXml(nic: NicSpec): string {
+  return renderXml(interfaceNode(nic));
 }
 
 function diskNode(d: DomainDisk): XmlNode {

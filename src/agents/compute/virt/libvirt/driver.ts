@@ -10,12 +10,12 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { Conflict, NotFound } from '../../../../core/errors.ts';
 import type { Logger } from '../../../../core/logger.ts';
 import {
-  DefineFlags, DomainEvent, DomainState, ErrorCode, LibvirtError, UndefineFlags,
+  DefineFlags, DeviceFlags, DomainEvent, DomainState, ErrorCode, LibvirtError, UndefineFlags, XmlFlags,
   type DomainRef, type LibvirtConnection, type LifecycleEvent,
 } from '../../../../libvirt/connection.ts';
 import {
   PowerState, type ComputeDriver, type DriverInstance, type HostResources, type InstanceSpec,
-  type PowerStateValue, type RebootType,
+  type NicSpec, type PowerStateValue, type RebootType,
 } from '../driver.ts';
 import { lastLines, readLogTail } from './console-log.ts';
 import {
@@ -24,7 +24,7 @@ import {
 } from './disks.ts';
 import { parseDomainXml } from './domain-info.ts';
 import { plugVifs } from './vifs.ts';
-import { domainXml } from './domain-xml.ts';
+import { domainXml, interfaceXml } from './domain-xml.ts';
 import { hostCpuInfo } from './host-cpu.ts';
 import { instancePaths, RESIZE_BACKUP, type InstancePaths } from './instance-layout.ts';
 import { novaPowerState } from './power-state.ts';
@@ -421,6 +421,34 @@ export class LibvirtDriver implements ComputeDriver {
     await conn.create(dom).catch((err: unknown) => {
       if (!isLibvirtError(err, ErrorCode.OPERATION_INVALID)) throw err;
     });
+  }
+
+  // ---- interfaces ----
+
+  async attachInterface(name: string, nic: NicSpec): Promise<void> {
+    const conn = await this.#connection();
+    const dom = await this.#domain(conn, name);
+    await this.#asked(dom.uuid, async () => {
+      if (parseDomainXml(await conn.getXMLDesc(dom, XmlFlags.INACTIVE)).macs.includes(nic.mac.toLowerCase())) return;
+      await plugVifs([nic]);
+      await conn.attachDevice(dom, interfaceXml(nic), await this.#deviceFlags(conn, dom));
+    });
+  }
+
+  async detachInterface(name: string, nic: NicSpec): Promise<void> {
+    const conn = await this.#connection();
+    const dom = await this.#domain(conn, name);
+    await this.#asked(dom.uuid, async () => {
+      if (!parseDomainXml(await conn.getXMLDesc(dom, XmlFlags.INACTIVE)).macs.includes(nic.mac.toLowerCase())) return;
+      await conn.detachDevice(dom, interfaceXml(nic), await this.#deviceFlags(conn, dom));
+    });
+  }
+
+  /** Device changes go to the persistent definition, and to the running guest when there is one. */
+  async #deviceFlags(conn: LibvirtConnection, dom: DomainRef): Promise<number> {
+    const state = await this.#state(conn, dom);
+    const live = state === DomainState.RUNNING || state === DomainState.PAUSED || state === DomainState.BLOCKED;
+    return DeviceFlags.CONFIG | (live ? DeviceFlags.LIVE : 0);
   }
 
   async powerOn(name: string): Promise<void> {
