@@ -12,7 +12,7 @@ import { mkdtempSync, openSync, readSync, closeSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { PowerState, type ComputeDriver, type InstanceSpec, type PowerStateValue } from '../../src/agents/compute/virt/driver.ts';
+import { PowerState, type ComputeDriver, type InstanceSpec, type NicSpec, type PowerStateValue } from '../../src/agents/compute/virt/driver.ts';
 
 export type DriverContractSubject = {
   driver: ComputeDriver;
@@ -20,6 +20,10 @@ export type DriverContractSubject = {
   baseImagePath: string;
   /** A fresh instance spec; the suite calls it once and derives the resize flavor from it. */
   spec: (overrides?: Partial<InstanceSpec>) => InstanceSpec;
+  /** A NIC to hot-plug (its bridge is the subject's to remove in cleanup). */
+  nic: NicSpec;
+  /** The MACs of the instance's NICs as the hypervisor has them. */
+  nicMacs(spec: InstanceSpec): Promise<string[]>;
   cleanup(): Promise<void>;
 };
 
@@ -106,6 +110,16 @@ export function driverContract(label: string, make: () => Promise<DriverContract
       const lines = tail.split('\n').filter((l) => l.length > 0);
       assert.ok(lines.length > 0 && lines.length <= 2, `maxLines 2 gave ${lines.length} lines`);
       assert.ok(out.includes(lines[lines.length - 1] as string), 'the tail is the end of the log');
+    });
+
+    it('hot-plugs a NIC into the running guest and unplugs it, both idempotently', async () => {
+      await driver.attachInterface(spec.name, subject.nic);
+      await driver.attachInterface(spec.name, subject.nic);
+      assert.deepEqual(await subject.nicMacs(spec), [subject.nic.mac]);
+      await expectState(PowerState.RUNNING);
+      await driver.detachInterface(spec.name, subject.nic);
+      await driver.detachInterface(spec.name, subject.nic);
+      assert.deepEqual(await subject.nicMacs(spec), []);
     });
 
     it('gives a VNC console on the loopback address', async () => {
@@ -200,6 +214,13 @@ export function driverContract(label: string, make: () => Promise<DriverContract
       await driver.destroy(spec.uuid, spec.name);
     });
   });
+}
+
+/** A NIC for the contract's hot-plug case, on a bridge of its own (`nbrt…`, no address). */
+export function contractNic(): NicSpec {
+  const port = randomUUID();
+  const short = port.replaceAll('-', '').slice(0, 11);
+  return { portId: port, mac: `fa:16:3e:${short.slice(0, 2)}:${short.slice(2, 4)}:${short.slice(4, 6)}`, bridge: `nbrt${short.slice(0, 8)}`, tap: `tap${short}`, mtu: 1500 };
 }
 
 /** A spec generator for drivers' contract runs: a small Nova-style instance. */

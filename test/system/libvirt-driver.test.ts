@@ -15,10 +15,11 @@ import { imageInfo } from '../../src/agents/compute/virt/libvirt/disks.ts';
 import { parseDomainXml } from '../../src/agents/compute/virt/libvirt/domain-info.ts';
 import { LibvirtDriver } from '../../src/agents/compute/virt/libvirt/driver.ts';
 import { createLogger } from '../../src/core/logger.ts';
+import { deleteLink } from '../../src/host/ip.ts';
 import { run } from '../../src/host/run.ts';
 import { ensureTinyImage } from '../../src/images/tiny.ts';
 import { connectLibvirt } from '../../src/libvirt/client.ts';
-import { contractSpec, driverContract } from '../support/driver-contract.ts';
+import { contractNic, contractSpec, driverContract } from '../support/driver-contract.ts';
 
 const virsh = (...args: string[]) => run(['virsh', '-c', 'qemu:///system', ...args], { timeoutMs: 60_000 });
 const sha256 = (path: string) => createHash('sha256').update(readFileSync(path)).digest('hex');
@@ -274,9 +275,12 @@ describe('libvirt driver on the real libvirtd (TCG)', () => {
     instancesDir = tempInstancesDir('contract');
     const driver = makeDriver(instancesDir);
     const make = contractSpec();
+    const nic = contractNic();
     return {
       driver,
       baseImagePath: image.path,
+      nic,
+      nicMacs: async (sp) => [...(await virsh('domiflist', sp.name)).stdout.matchAll(/([0-9a-f]{2}(?::[0-9a-f]{2}){5})/g)].map((m) => m[1] as string),
       spec: (overrides) => {
         const s = make(overrides);
         contractName = s.name;
@@ -285,6 +289,7 @@ describe('libvirt driver on the real libvirtd (TCG)', () => {
       cleanup: async () => {
         if (contractName) await virshCleanup(contractName);
         if (instancesDir) rmSync(instancesDir, { recursive: true, force: true });
+        await deleteLink(null, nic.bridge);
       },
     };
   }, {

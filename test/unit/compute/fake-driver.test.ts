@@ -8,16 +8,19 @@ import { describe, it } from 'node:test';
 import { PowerState } from '../../../src/agents/compute/virt/driver.ts';
 import { FakeDriver } from '../../../src/agents/compute/virt/fake/driver.ts';
 import { run } from '../../../src/host/run.ts';
-import { contractSpec, driverContract } from '../../support/driver-contract.ts';
+import { contractNic, contractSpec, driverContract } from '../../support/driver-contract.ts';
 
 driverContract('fake', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'nubo-fake-contract-'));
   const baseImagePath = join(dir, 'base.qcow2');
   await run(['qemu-img', 'create', '-q', '-f', 'qcow2', baseImagePath, '64M']);
+  const driver = new FakeDriver({ hostname: 'fake-contract' });
   return {
-    driver: new FakeDriver({ hostname: 'fake-contract' }),
+    driver,
     baseImagePath,
     spec: contractSpec(),
+    nic: contractNic(),
+    nicMacs: async (spec) => (driver.instanceSpec(spec.uuid)?.nics ?? []).map((n) => n.mac),
     cleanup: async () => rmSync(dir, { recursive: true, force: true }),
   };
 }, {
