@@ -9,7 +9,7 @@
 // fanout, the agent's debounce and host-state call and its firewall apply.
 // Baseline in the same run, after each round: a direct createFirewall().apply() of the same
 // filter set (the kernel load alone: nft -f, iptables-restore, ip6tables-restore).
-// Nothing is sent to any address; the agent's teardown removes every chain at the end — so not
+// Nothing is sent to any address; the server's stop tears the agent down, removing every chain — so not
 // on a host whose network agent is running.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -87,6 +87,5 @@ try {
   mkdirSync(join(import.meta.dirname, 'results'), { recursive: true });
   writeFileSync(join(import.meta.dirname, 'results', `network-sg-rule-${Date.now()}.json`), `${JSON.stringify(result, null, 2)}\n`);
 } finally {
-  await s.cloud.networkAgent?.teardown();
-  await s.stop();
+  await s.stop(); // tears the agent down: every chain goes
 }

@@ -62,8 +62,7 @@ describe('network agent: security groups (system)', () => {
     for (const pid of pids.splice(0)) {
       try { process.kill(pid); } catch { /* already gone */ }
     }
-    // The agent's teardown clears the firewall and its bridges; then whatever a failure left of ours.
-    await s.cloud.networkAgent?.teardown();
+    // Whatever a failure left of ours; the server's stop tears the agent down (firewall, bridges).
     for (const v of vms) {
       await deleteLink(null, portTap(v.port.id));
       await deleteNamespace(v.ns);
