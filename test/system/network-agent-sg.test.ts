@@ -15,12 +15,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { ANTISPOOF_TABLE } from '../../src/agents/network/firewall/antispoof-rules.ts';
-import { FIREWALL_CHAIN, portChain } from '../../src/agents/network/firewall/iptables-rules.ts';
+import { portChain } from '../../src/agents/network/firewall/iptables-rules.ts';
 import { networkBridge, portTap } from '../../src/agents/network/names.ts';
 import { deleteLink, deleteNamespace, ensureNamespace, ensureVeth, inNamespace, ip, listNamespaces, setAddresses } from '../../src/host/ip.ts';
 import { run, spawnDetached } from '../../src/host/run.ts';
 import { projectUser, type ProjectUser } from '../support/projects.ts';
 import { api, startTestServer, type TestServer } from '../support/server.ts';
+import { firewallLeftovers } from '../support/firewall-leftovers.ts';
 import { until } from '../support/wait.ts';
 
 /** Random per run: other tests may run on this host at the same time. */
@@ -30,13 +31,6 @@ const CIDR_PREFIX = '10.94.0';
 const SPOOFED = `${CIDR_PREFIX}.200`;
 
 type Vm = { ns: string; dev: string; port: Record<string, any>; ip: string };
-
-/** Every line of iptables-save, ip6tables-save and nft's ruleset naming a firewall chain or its bridge table. */
-async function firewallLeftovers(): Promise<string[]> {
-  const texts = [(await run(['iptables-save'])).stdout, (await run(['ip6tables-save'])).stdout, (await run(['nft', 'list', 'ruleset'])).stdout];
-  const ours = (word: string) => FIREWALL_CHAIN.test(word) || word === ANTISPOOF_TABLE;
-  return texts.flatMap((t) => t.split('\n')).filter((l) => l.split(/[\s:]+/).some(ours));
-}
 
 describe('network agent: security groups (system)', () => {
   let s: TestServer;
