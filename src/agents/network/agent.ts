@@ -59,9 +59,8 @@ async function preflight(): Promise<void> {
   if (process.getuid?.() !== 0) throw new Error('the network agent needs root (namespaces, bridges, dnsmasq)');
   await run(['ip', '-V'], { timeoutMs: 10_000 });
   await run(['dnsmasq', '--version'], { timeoutMs: 10_000 });
-  // Security groups: without these no port could be filtered, so none would be wired.
-  await run(['iptables-restore', '--version'], { timeoutMs: 10_000 });
-  await run(['nft', '--version'], { timeoutMs: 10_000 });
+  // Security groups (firewall/): without these no port could be filtered, so none would be wired.
+  for (const tool of ['iptables-restore', 'ip6tables-restore', 'nft', 'conntrack']) await run([tool, '--version'], { timeoutMs: 10_000 });
 }
 
 export async function startNetworkAgent(opts: NetworkAgentOptions): Promise<NetworkAgent> {
