@@ -115,6 +115,13 @@ describe('network service: security groups in the host state', () => {
       assert.ok(!(await members()).includes('10.71.0.77'), 'and no longer once it left the group');
       await announces('a member deleted', 'DELETE', `/ports/${added.id}`, undefined, 204, 'port', added.id);
       assert.equal(fromDefault.remote_group_id, dflt);
+
+      // A group deleted while another's rule names it as remote group takes that rule along.
+      const remote = await n.create(alice.token, 'security-groups', 'security_group', { name: 'remote' });
+      await n.create(alice.token, 'security-group-rules', 'security_group_rule', { security_group_id: other.id, direction: 'ingress', remote_group_id: remote.id });
+      await announces('a remote group deleted', 'DELETE', `/security-groups/${remote.id}`, undefined, 204, 'security_group', (c) => c.id === other.id && c.action === 'updated');
+      const rules = (await hostState(HOST)).security.groups.find((g) => g.id === other.id)?.rules ?? [];
+      assert.ok(!rules.some((r) => r.remoteGroupId === remote.id), 'its rule is gone from the host state');
     } finally {
       unsubscribe();
     }
