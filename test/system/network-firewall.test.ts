@@ -12,15 +12,14 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { ANTISPOOF_TABLE } from '../../src/agents/network/firewall/antispoof-rules.ts';
 import { createFirewall } from '../../src/agents/network/firewall/iptables-driver.ts';
-import { FIREWALL_CHAIN } from '../../src/agents/network/firewall/iptables-rules.ts';
 import type { FilterRule, PortFilter } from '../../src/agents/network/firewall/types.ts';
 import { networkBridge, portTap } from '../../src/agents/network/names.ts';
 import { createLogger } from '../../src/core/logger.ts';
 import { deleteLink, deleteNamespace, ensureBridge, ensureNamespace, ensureVeth, inNamespace, ip, setAddresses } from '../../src/host/ip.ts';
 import { run, spawnDetached } from '../../src/host/run.ts';
 import { firewallContract } from '../support/firewall-contract.ts';
+import { firewallLeftovers } from '../support/firewall-leftovers.ts';
 
 const rule = (over: Partial<FilterRule>): FilterRule => ({ direction: 'ingress', ethertype: 'IPv4', protocol: null, portMin: null, portMax: null, remoteIpPrefix: null, remoteIps: null, ...over });
 const EGRESS_ALL = rule({ direction: 'egress' });
@@ -36,17 +35,6 @@ const vm = (name: string, networkId: string, n: number, host: number): Vm => {
   const portId = randomUUID();
   return { ns: `nubo-tf${name}`, dev: `ns-tf${name}0`, portId, networkId, tap: portTap(portId), mac: `fa:16:3e:00:99:0${n}`, ip: `10.99.0.${host}` };
 };
-
-/**
- * Everything Nubo's firewall could have left on the host: its chains and jumps in iptables-save
- * (whose nft backend also lists them in `nft list ruleset`) and its bridge table. Other Nubo
- * tests may run beside this one, so other `nubo` names are not counted.
- */
-async function firewallLeftovers(): Promise<string[]> {
-  const texts = [(await run(['iptables-save'])).stdout, (await run(['ip6tables-save'])).stdout, (await run(['nft', 'list', 'ruleset'])).stdout];
-  const ours = (word: string) => FIREWALL_CHAIN.test(word) || word === ANTISPOOF_TABLE;
-  return texts.flatMap((t) => t.split('\n')).filter((l) => l.split(/[\s:]+/).some(ours));
-}
 
 describe('security groups on the host (iptables + nftables bridge table)', () => {
   const firewall = createFirewall({ log: createLogger('silent') });

@@ -2,7 +2,9 @@
 // at start, ~50 ms after every `network.changes` fanout, when a tap device appears or goes, and
 // every network.agent.resyncSeconds, it asks the network service for this host's state
 // (protocol.ts hostState) and reconciles the host to it — bridges and uplinks (l2/), DHCP
-// namespaces and dnsmasq (dhcp/), ports' devices on their bridges — removes what the database
+// namespaces and dnsmasq (dhcp/), the VM ports' security groups (security.ts, firewall/:
+// loaded before a port is wired, so a VM never sees its bridge unfiltered; a failure stops the
+// sync there), ports' devices on their bridges — removes what the database
 // no longer wants, and reports the ports it found wired or unwired (casts), which become the
 // ports' ACTIVE/DOWN status.
 import { mkdir, readdir } from 'node:fs/promises';
@@ -11,8 +13,10 @@ import type { Config } from '../../core/config.ts';
 import { run } from '../../host/run.ts';
 import { CHANGES_METHOD, CHANGES_TOPIC } from '../../services/network/app/changes.ts';
 import { reconcileDhcp } from './dhcp/dhcp.ts';
+import { createFirewall } from './firewall/iptables-driver.ts';
 import { ensureNetworks, removeStaleBridges, wirePorts, type L2Options } from './l2/bridges.ts';
 import { NETWORK_AGENT_TOPIC, type HostState, type NetworkServiceCasts } from './protocol.ts';
+import { enforceSecurityGroups } from './security.ts';
 
 type LogFn = (obj: object, msg: string) => void;
 export type NetworkAgentLog = { debug: LogFn; info: LogFn; warn: LogFn; error: LogFn };
@@ -33,7 +37,7 @@ export type NetworkAgent = {
   syncNow(): Promise<void>;
   /** Stops reconciling; what the agent made keeps running (dnsmasq serves on, as Neutron's does across an agent restart). */
   stop(): Promise<void>;
-  /** Stops, then removes everything it made on the host (DHCP servers, empty bridges): for tests and leaving a host. */
+  /** Stops, then removes everything it made on the host (DHCP servers, security group chains, empty bridges): for tests and leaving a host. */
   teardown(): Promise<void>;
 };
 
@@ -55,6 +59,8 @@ async function preflight(): Promise<void> {
   if (process.getuid?.() !== 0) throw new Error('the network agent needs root (namespaces, bridges, dnsmasq)');
   await run(['ip', '-V'], { timeoutMs: 10_000 });
   await run(['dnsmasq', '--version'], { timeoutMs: 10_000 });
+  // Security groups (firewall/): without these no port could be filtered, so none would be wired.
+  for (const tool of ['iptables-restore', 'ip6tables-restore', 'nft', 'conntrack']) await run([tool, '--version'], { timeoutMs: 10_000 });
 }
 
 export async function startNetworkAgent(opts: NetworkAgentOptions): Promise<NetworkAgent> {
@@ -65,6 +71,9 @@ export async function startNetworkAgent(opts: NetworkAgentOptions): Promise<Netw
   const l2: L2Options = { stateDir, physicalInterfaceMappings: config.network.physicalInterfaceMappings, tunnelIp: config.network.tunnelIp, log, done: new Map() };
   const dhcpDone = new Map<string, string>();
   const dhcp = (full: boolean) => ({ stateDir, leaseSeconds: config.network.agent.dhcpLeaseSeconds, log, done: dhcpDone, full });
+  const firewall = createFirewall({ log });
+  const securityApplied = { applied: null as string | null };
+  const security = (full: boolean) => ({ firewall, last: securityApplied, full });
 
   let stopped = false;
   let current: Promise<void> | null = null;
@@ -89,6 +98,7 @@ export async function startNetworkAgent(opts: NetworkAgentOptions): Promise<Netw
     if (stopped) return;
     await ensureNetworks(state, l2, full);
     await reconcileDhcp(state, dhcp(full));
+    await enforceSecurityGroups(state, security(full));
     const { wired, unwired } = await wirePorts(state, l2);
     await removeStaleBridges(state, l2);
     if (wired.length) cast('portsWired', { host, portIds: wired });
@@ -158,8 +168,9 @@ export async function startNetworkAgent(opts: NetworkAgentOptions): Promise<Netw
     stop,
     async teardown() {
       await stop();
-      const nothing: HostState = { host, networks: [], subnets: [], dhcpPorts: [], boundPorts: [], dhcpNetworkPorts: [] };
+      const nothing: HostState = { host, networks: [], subnets: [], dhcpPorts: [], boundPorts: [], dhcpNetworkPorts: [], security: { ports: [], groups: [], remoteGroups: [] } };
       await reconcileDhcp(nothing, dhcp(true));
+      await firewall.clear();
       await removeStaleBridges(nothing, l2);
     },
   };

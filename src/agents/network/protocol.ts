@@ -47,6 +47,35 @@ export type HostPort = {
   hostId: string;
 };
 
+/** A security group rule as the firewall needs it (security_group_rule's columns). */
+export type HostSecurityRule = {
+  direction: 'ingress' | 'egress';
+  ethertype: 'IPv4' | 'IPv6';
+  /** As stored: a name or a number as text; null = any. */
+  protocol: string | null;
+  portRangeMin: number | null;
+  portRangeMax: number | null;
+  remoteIpPrefix: string | null;
+  remoteGroupId: string | null;
+};
+
+/** How a VM port bound to the host is filtered (DHCP and router ports are not, as in Neutron). */
+export type HostPortSecurity = {
+  portId: string;
+  portSecurityEnabled: boolean;
+  allowedAddressPairs: { ipAddress: string; macAddress: string }[];
+  securityGroupIds: string[];
+};
+
+/** What the host's firewall enforces: its VM ports, their groups' rules, and the remote groups' members. */
+export type HostSecurity = {
+  ports: HostPortSecurity[];
+  /** The groups of those ports, with their rules. */
+  groups: { id: string; rules: HostSecurityRule[] }[];
+  /** Each group a rule names as remote group: its members' addresses (fixed IPs and allowed address pairs of its ports, on any host). */
+  remoteGroups: { id: string; addresses: string[] }[];
+};
+
 export type HostState = {
   host: string;
   /** Networks with a port bound to the host (a DHCP port included). */
@@ -59,6 +88,8 @@ export type HostState = {
   boundPorts: HostPort[];
   /** Every port of the networks this host serves DHCP for: dnsmasq's static leases come only from these. */
   dhcpNetworkPorts: HostPort[];
+  /** Security groups of the VM ports bound to the host (services/network/app/host-security.ts). */
+  security: HostSecurity;
 };
 
 /** Calls an agent makes to the service (`bus.call(NETWORK_AGENT_TOPIC, method, args)`). */

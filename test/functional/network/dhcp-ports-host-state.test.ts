@@ -139,7 +139,7 @@ describe('network service: DHCP ports and the agents\' host state', () => {
     assert.deepEqual(computeView.networks.map((x) => x.id), [network.id]);
     assert.deepEqual(computeView.dhcpPorts, []);
     assert.deepEqual(computeView.dhcpNetworkPorts, []);
-    assert.deepEqual(await hostState('nowhere'), { host: 'nowhere', networks: [], subnets: [], dhcpPorts: [], boundPorts: [], dhcpNetworkPorts: [] });
+    assert.deepEqual(await hostState('nowhere'), { host: 'nowhere', networks: [], subnets: [], dhcpPorts: [], boundPorts: [], dhcpNetworkPorts: [], security: { ports: [], groups: [], remoteGroups: [] } });
   });
 
   it('turns an agent\'s reports into port statuses (only for ports bound to that host) and announces them', async () => {

@@ -8,7 +8,6 @@
 // net.bridge.bridge-nf-call-ip{,6}tables=1: checked on every apply, loaded and set when off,
 // and a clear error when that is impossible (nothing would be filtered).
 import { existsSync, readFileSync } from 'node:fs';
-import type { Logger } from '../../../core/logger.ts';
 import { run } from '../../../host/run.ts';
 import { networkBridge } from '../names.ts';
 import { checkPortFilters } from './addresses.ts';
@@ -16,6 +15,10 @@ import { ANTISPOOF_TABLE, renderAntispoof } from './antispoof-rules.ts';
 import { deletionArgv, flowMatches, parseConntrackList, removedFlows, type RemovedFlow } from './conntrack.ts';
 import { networkZones, parseNuboState, renderIptables, renderIptablesCleanup } from './iptables-rules.ts';
 import type { Firewall, PortFilter } from './types.ts';
+
+/** The agent's log (pino's or the agent's own shape). */
+type LogFn = (obj: object, msg: string) => void;
+export type FirewallLog = { debug: LogFn; info: LogFn; warn: LogFn };
 
 const TIMEOUT_MS = 30_000;
 const TOOLS = { IPv4: { save: 'iptables-save', restore: 'iptables-restore' }, IPv6: { save: 'ip6tables-save', restore: 'ip6tables-restore' } } as const;
@@ -26,9 +29,9 @@ const sysctlPath = (key: string) => `/proc/sys/${key.replaceAll('.', '/')}`;
 const hasIpv6 = () => existsSync('/proc/sys/net/ipv6');
 
 /** Makes sure bridged traffic passes iptables: br_netfilter loaded, both sysctls 1. */
-export async function ensureBridgeNetfilter(log: Logger): Promise<void> {
+export async function ensureBridgeNetfilter(log: FirewallLog): Promise<void> {
   if (!existsSync(sysctlPath(BRIDGE_SYSCTLS[0]))) {
-    log.info('loading br_netfilter so that bridged traffic passes the security group chains');
+    log.info({}, 'loading br_netfilter so that bridged traffic passes the security group chains');
     const r = await run(['modprobe', 'br_netfilter'], { check: false, timeoutMs: TIMEOUT_MS }).catch((e: Error) => ({ code: 1, stderr: e.message, stdout: '' }));
     if (!existsSync(sysctlPath(BRIDGE_SYSCTLS[0]))) {
       throw new Error(`security groups cannot filter bridged traffic: the br_netfilter kernel module is not loaded and modprobe br_netfilter failed (${r.stderr.trim() || `exit ${r.code}`}); load it on the host (modprobe br_netfilter) and restart the agent`);
@@ -42,7 +45,7 @@ export async function ensureBridgeNetfilter(log: Logger): Promise<void> {
   }
 }
 
-export function createFirewall(opts: { log: Logger }): Firewall {
+export function createFirewall(opts: { log: FirewallLog }): Firewall {
   const { log } = opts;
   const families = () => (hasIpv6() ? (['IPv4', 'IPv6'] as const) : (['IPv4'] as const));
   const state = async (family: 'IPv4' | 'IPv6') => parseNuboState((await run([TOOLS[family].save], { timeoutMs: TIMEOUT_MS })).stdout);

@@ -6,6 +6,7 @@ import { toBool } from '../../../db/database.ts';
 import type { PortRow } from '../db/schema.ts';
 import { bridgeName } from './binding.ts';
 import type { NetworkContext } from './context.ts';
+import { hostSecurity } from './host-security.ts';
 import { fixedIpsOf } from './ipam.ts';
 import { DHCP_OWNER, setPortsStatus } from './ports.ts';
 import { parseJson } from './rows.ts';
@@ -45,6 +46,7 @@ export async function hostState(ctx: NetworkContext, host: string): Promise<Host
     dhcpPorts: boundPorts.filter((p) => p.deviceOwner === DHCP_OWNER),
     boundPorts,
     dhcpNetworkPorts: await hostPorts(ctx, networkRows),
+    security: await hostSecurity(ctx, bound),
   };
 }
 
