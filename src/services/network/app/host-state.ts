@@ -6,6 +6,7 @@ import { toBool } from '../../../db/database.ts';
 import type { PortRow } from '../db/schema.ts';
 import { bridgeName } from './binding.ts';
 import type { NetworkContext } from './context.ts';
+import { hostRouters, setFloatingIpsActive } from './host-routers.ts';
 import { fixedIpsOf } from './ipam.ts';
 import { DHCP_OWNER, setPortsStatus } from './ports.ts';
 import { parseJson } from './rows.ts';
@@ -44,6 +45,8 @@ export async function hostState(ctx: NetworkContext, host: string): Promise<Host
     dhcpPorts: boundPorts.filter((p) => p.deviceOwner === DHCP_OWNER),
     boundPorts,
     dhcpNetworkPorts: await hostPorts(ctx, networkRows),
+    // Only the L3 host's state has routers.
+    ...(host === ctx.config.network.l3Host ? { routers: await hostRouters(ctx, host) } : {}),
   };
 }
 
@@ -57,5 +60,9 @@ export function serveNetworkAgents(ctx: NetworkContext): () => void {
     hostState: async (a) => hostState(ctx, (a as { host: string }).host),
     portsWired: async (a) => report(a as NetworkServiceCasts['portsWired'], 'ACTIVE'),
     portsUnwired: async (a) => report(a as NetworkServiceCasts['portsUnwired'], 'DOWN'),
+    floatingIpsActive: async (a) => {
+      const changed = await setFloatingIpsActive(ctx, a as NetworkServiceCasts['floatingIpsActive']);
+      if (changed.length) ctx.log.debug({ floatingIps: changed }, 'floating IPs ACTIVE from the network agent');
+    },
   });
 }
