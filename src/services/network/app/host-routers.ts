@@ -45,14 +45,17 @@ export async function hostRouters(ctx: NetworkContext, host: string): Promise<Ho
     bridge: bridgeName(port.network_id), mtu: mtus.get(port.network_id) ?? ctx.config.network.globalMtu,
   });
 
+  const portsOf = Map.groupBy(ports, (p) => p.device_id);
+  const fipsOf = Map.groupBy(fips, (f) => f.router_id as string);
   const out: HostRouter[] = [];
   for (const r of routers) {
-    const gwPort = ports.find((p) => p.id === r.gw_port_id && p.device_owner === ROUTER_GATEWAY);
+    const own = portsOf.get(r.id) ?? [];
+    const gwPort = own.find((p) => p.id === r.gw_port_id && p.device_owner === ROUTER_GATEWAY);
     const gwAddress = gwPort ? address(gwPort) : null;
     const gateway = gwPort && gwAddress ? { ...routerPort(gwPort, gwAddress), gatewayIp: gwAddress.subnet.gateway_ip } : null;
     const interfaces: HostRouterPort[] = [];
     const tenantCidrs = new Set<string>();
-    for (const p of ports.filter((x) => x.device_id === r.id && x.device_owner === ROUTER_INTERFACE)) {
+    for (const p of own.filter((x) => x.device_owner === ROUTER_INTERFACE)) {
       const a = address(p);
       if (a) interfaces.push(routerPort(p, a));
       for (const f of ips.get(p.id) ?? []) {
@@ -61,7 +64,7 @@ export async function hostRouters(ctx: NetworkContext, host: string): Promise<Ho
       }
     }
     if (!gateway && interfaces.length === 0) continue;
-    const floatingIps: HostFloatingIp[] = fips.filter((f) => f.router_id === r.id)
+    const floatingIps: HostFloatingIp[] = (fipsOf.get(r.id) ?? [])
       .map((f) => ({ id: f.id, floatingIp: f.floating_ip_address, fixedIp: f.fixed_ip_address as string, status: f.status }));
     out.push({ id: r.id, gateway, interfaces, enableSnat: toBool(r.enable_snat), tenantCidrs: [...tenantCidrs].sort(), floatingIps });
   }
