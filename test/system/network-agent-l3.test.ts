@@ -166,7 +166,7 @@ describe('network agent: routers, floating IPs and metadata proxies (system)', {
     await ok('PUT', `/ports/${port.id}`, { port: { device_id: server.id, device_owner: 'compute:nova' } });
     await ensureNamespace(VM);
     await ensureVeth(portTap(port.id), VM, VM_DEV, { mtu: net.mtu, mac: port.mac_address });
-    await until('the VM port ACTIVE (the agent bridged its tap)', async () => (await portStatus(port.id)) === 'ACTIVE');
+    await until('the VM port ACTIVE (the agent bridged its tap)', async () => (await portStatus(port.id)) === 'ACTIVE', { timeoutMs: 20_000 });
 
     // Its address and routes from the agent's dnsmasq, applied as a guest's DHCP client would.
     const r = await inNamespace(VM, ['busybox', 'udhcpc', '-i', VM_DEV, '-n', '-q', '-t', '10', '-T', '1', '-O', 'staticroutes', '-s', script], { check: false, timeoutMs: 30_000 });
@@ -197,11 +197,11 @@ describe('network agent: routers, floating IPs and metadata proxies (system)', {
     const assoc = await ok('PUT', `/floatingips/${fip.id}`, { floatingip: { port_id: port.id } });
     assert.equal(assoc.floatingip.router_id, router.id);
     await until('the VM reachable through its floating IP', async () => (await connect(UPSTREAM, fip.floating_ip_address, 2222))?.trim() === 'vm-listener', { timeoutMs: 20_000 });
-    await until('the floating IP ACTIVE', async () => (await fipStatus(fip.id)) === 'ACTIVE');
+    await until('the floating IP ACTIVE', async () => (await fipStatus(fip.id)) === 'ACTIVE', { timeoutMs: 20_000 });
     await until('the VM leaving as its floating IP', async () => {
       const out = await connect(VM, UPSTREAM_IP, 7777);
       return out !== null && peerOf(out, `${UPSTREAM_IP}:7777`) === fip.floating_ip_address;
-    });
+    }, { timeoutMs: 20_000 });
 
     // Disassociated: DOWN, and unreachable again.
     assert.equal((await ok('PUT', `/floatingips/${fip.id}`, { floatingip: { port_id: null } })).floatingip.status, 'DOWN');
