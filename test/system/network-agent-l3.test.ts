@@ -6,8 +6,9 @@
 // Proven: the VM reaches the upstream through the router, seen there as the router's gateway
 // address (SNAT); a floating IP makes the VM's listener reachable from upstream and turns
 // ACTIVE, and disassociated it is unreachable again; the VM gets its own server's metadata
-// through the DHCP namespace's proxy and, without that route, through the router's; deleting
-// everything through the API leaves no router namespace, proxy, DHCP namespace or bridge.
+// through the DHCP namespace's proxy and, without that route, through the router's (also once
+// the router's namespace, deleted behind the agent's back, is rebuilt); deleting everything
+// through the API leaves no router namespace, proxy, DHCP namespace or bridge.
 // Needs root, iproute2, iptables, conntrack, dnsmasq, busybox. Nothing is sent from the root namespace.
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
@@ -214,6 +215,14 @@ describe('network agent: routers, floating IPs and metadata proxies (system)', {
     // …and without that route, through the router (REDIRECT to its proxy on 9697).
     await ip(VM, ['route', 'del', '169.254.169.254/32']);
     assert.equal((await metadata('metadata through the router')).uuid, server.id);
+    // A router namespace deleted behind the agent's back is rebuilt at the next sync, with a new proxy in it.
+    const routerProxy = () => listMetadataProxies(srv.config.stateDir).find((p) => p.routerId === router.id)?.pid;
+    const oldProxy = routerProxy();
+    await deleteNamespace(routerNamespace(router.id));
+    await srv.cloud.networkAgent?.syncNow();
+    assert.ok((await listRouters()).includes(router.id));
+    assert.ok(routerProxy() !== undefined && routerProxy() !== oldProxy, 'the proxy restarted in the new namespace');
+    assert.equal((await metadata('metadata through the rebuilt router')).uuid, server.id);
 
     // Deleting everything through the API leaves no router, proxy, DHCP server, bridge or NAT rule.
     await ok('DELETE', `/floatingips/${fip.id}`);

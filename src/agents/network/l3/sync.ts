@@ -102,8 +102,11 @@ export async function reconcileL3(state: HostState, o: L3Options, full: boolean)
     const spec = routerSpec(r);
     const json = JSON.stringify(spec);
     try {
-      if (full || o.done.get(r.id) !== json || !namespaces.has(routerNamespace(r.id))) {
+      const missing = !namespaces.has(routerNamespace(r.id));
+      if (full || o.done.get(r.id) !== json || missing) {
         o.done.delete(r.id);
+        // A proxy left from a namespace that vanished serves a network namespace nothing reaches any more.
+        if (missing) await stopMetadataProxy(o.metadataStateDir, routerNamespace(r.id));
         // Recorded before it exists, so an interrupted run still knows the router is ours.
         await writeFile(join(recordDir(o), r.id), '');
         await ensureRouter(spec);
@@ -121,7 +124,10 @@ export async function reconcileL3(state: HostState, o: L3Options, full: boolean)
     if (p.routerId !== undefined && !applied.has(p.routerId)) continue;
     try {
       // A DHCP namespace DHCP has not made yet (it runs next and keeps it); its proxy waits for the metadata address.
-      if (!namespaces.has(p.namespace)) await ensureNamespace(p.namespace);
+      if (p.networkId !== undefined && !namespaces.has(p.namespace)) {
+        await stopMetadataProxy(o.metadataStateDir, p.namespace);
+        await ensureNamespace(p.namespace);
+      }
       await ensureMetadataProxy(o.metadataStateDir, p);
     } catch (e) {
       o.log.error({ err: e, namespace: p.namespace }, 'network agent: starting a metadata proxy failed; retried at the next sync');
