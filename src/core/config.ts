@@ -61,6 +61,11 @@ export type NetworkConfig = {
    * as Neutron makes none while no DHCP agent serves a network).
    */
   dhcpHost: string | null;
+  /**
+   * The host whose network agent runs the routers (qrouter- namespaces, NAT, floating IPs):
+   * routers' gateway and interface ports are bound to it. Defaults like dhcpHost.
+   */
+  l3Host: string | null;
   /** This host's VXLAN underlay address; null (default): a single host, no VXLAN device at all. */
   tunnelIp: string | null;
   /** Physical network name -> the interface flat networks of it use on this host (Neutron's physical_interface_mappings). */
@@ -159,8 +164,9 @@ export function loadConfig(env: Env = process.env): Config {
     compute: computeConfig(stateDir, env, file.compute ?? {}),
     network: networkConfig(file.network ?? {}, env),
   };
-  // '' names no DHCP host at all.
+  // '' names no DHCP (L3) host at all.
   cfg.network.dhcpHost = (cfg.network.dhcpHost ?? (cfg.network.agent.enabled ? cfg.compute.host : null)) || null;
+  cfg.network.l3Host = (cfg.network.l3Host ?? (cfg.network.agent.enabled ? cfg.compute.host : null)) || null;
   cfg.publicUrl = cfg.publicUrl.replace(/\/+$/, '');
   return cfg;
 }
@@ -237,6 +243,7 @@ function networkConfig(file: DeepPartial<NetworkConfig>, env: Env): NetworkConfi
     bootstrap: { dnsNameservers: (file.bootstrap?.dnsNameservers as string[] | undefined) ?? [] },
     // Filled in by loadConfig once compute.host is known.
     dhcpHost: env.NUBO_DHCP_HOST ?? file.dhcpHost ?? null,
+    l3Host: env.NUBO_L3_HOST ?? file.l3Host ?? null,
     tunnelIp: file.tunnelIp ?? null,
     physicalInterfaceMappings: (file.physicalInterfaceMappings as Record<string, string> | undefined) ?? {},
     agent: {

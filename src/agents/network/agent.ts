@@ -2,11 +2,11 @@
 // at start, ~50 ms after every `network.changes` fanout, when a tap device appears or goes, and
 // every network.agent.resyncSeconds, it asks the network service for this host's state
 // (protocol.ts hostState) and reconciles the host to it — bridges and uplinks (l2/), DHCP
-// namespaces and dnsmasq (dhcp/), the VM ports' security groups (security.ts, firewall/:
-// loaded before a port is wired, so a VM never sees its bridge unfiltered; a failure stops the
-// sync there), ports' devices on their bridges — removes what the database
-// no longer wants, and reports the ports it found wired or unwired (casts), which become the
-// ports' ACTIVE/DOWN status.
+// namespaces and dnsmasq (dhcp/), routers and metadata proxies (l3/sync.ts), the VM ports'
+// security groups (security.ts, firewall/: loaded before a port is wired, so a VM never sees
+// its bridge unfiltered; a failure stops the sync there), ports' devices on their bridges —
+// removes what the database no longer wants, and reports the ports it found wired or unwired
+// and the floating IPs its routers carry (casts), which become their statuses.
 import { mkdir, readdir } from 'node:fs/promises';
 import type { Bus } from '../../bus/bus.ts';
 import type { Config } from '../../core/config.ts';
@@ -15,6 +15,7 @@ import { CHANGES_METHOD, CHANGES_TOPIC } from '../../services/network/app/change
 import { reconcileDhcp } from './dhcp/dhcp.ts';
 import { createFirewall } from './firewall/iptables-driver.ts';
 import { ensureNetworks, removeStaleBridges, wirePorts, type L2Options } from './l2/bridges.ts';
+import { reconcileL3, teardownL3, type L3Options } from './l3/sync.ts';
 import { NETWORK_AGENT_TOPIC, type HostState, type NetworkServiceCasts } from './protocol.ts';
 import { enforceSecurityGroups } from './security.ts';
 
@@ -27,7 +28,7 @@ export type NetworkAgentOptions = {
   log: NetworkAgentLog;
   /** Defaults to config.compute.host. */
   host?: string;
-  /** Where the agent keeps what it made: dhcp/<network>/ (dnsmasq's files) and l2/ (its bridges). */
+  /** Where the agent keeps what it made: dhcp/<network>/ (dnsmasq's files), l2/ (its bridges) and l3/ (its routers). */
   stateDir: string;
 };
 
@@ -37,7 +38,7 @@ export type NetworkAgent = {
   syncNow(): Promise<void>;
   /** Stops reconciling; what the agent made keeps running (dnsmasq serves on, as Neutron's does across an agent restart). */
   stop(): Promise<void>;
-  /** Stops, then removes everything it made on the host (DHCP servers, security group chains, empty bridges): for tests and leaving a host. */
+  /** Stops, then removes everything it made on the host (routers, metadata proxies, DHCP servers, security group chains, empty bridges): for tests and leaving a host. */
   teardown(): Promise<void>;
 };
 
@@ -88,6 +89,11 @@ export async function startNetworkAgent(opts: NetworkAgentOptions): Promise<Netw
     }
   };
 
+  const l3: L3Options = {
+    stateDir, metadataStateDir: config.stateDir, log, done: new Map(),
+    report: (floatingIps) => cast('floatingIpsActive', { host, floatingIps }),
+  };
+
   /**
    * A full sync checks everything against the kernel (at start and every resyncSeconds, so
    * drift is repaired); the others, after changes, touch only what changed in the state.
@@ -97,6 +103,7 @@ export async function startNetworkAgent(opts: NetworkAgentOptions): Promise<Netw
     const state = await bus.call<HostState>(NETWORK_AGENT_TOPIC, 'hostState', { host }, { timeoutMs: 30_000 });
     if (stopped) return;
     await ensureNetworks(state, l2, full);
+    await reconcileL3(state, l3, full);
     await reconcileDhcp(state, dhcp(full));
     await enforceSecurityGroups(state, security(full));
     const { wired, unwired } = await wirePorts(state, l2);
@@ -168,6 +175,7 @@ export async function startNetworkAgent(opts: NetworkAgentOptions): Promise<Netw
     stop,
     async teardown() {
       await stop();
+      await teardownL3(l3);
       const nothing: HostState = { host, networks: [], subnets: [], dhcpPorts: [], boundPorts: [], dhcpNetworkPorts: [], security: { ports: [], groups: [], remoteGroups: [] } };
       await reconcileDhcp(nothing, dhcp(true));
       await firewall.clear();

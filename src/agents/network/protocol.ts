@@ -76,6 +76,38 @@ export type HostSecurity = {
   remoteGroups: { id: string; addresses: string[] }[];
 };
 
+/** A router port as the L3 part needs it: its address with the subnet's prefix, e.g. 10.0.0.1/24. */
+export type HostRouterPort = {
+  portId: string;
+  networkId: string;
+  mac: string;
+  cidr: string;
+  /** networkBridge(networkId). */
+  bridge: string;
+  mtu: number;
+};
+
+export type HostFloatingIp = {
+  id: string;
+  floatingIp: string;
+  fixedIp: string;
+  /** ACTIVE once an agent has reported the router carrying it (floatingIpsActive). */
+  status: string;
+};
+
+/** A router the L3 host runs (one with a gateway or an interface, administratively up). */
+export type HostRouter = {
+  id: string;
+  /** The external subnet's gateway_ip: the router's default route (null: none). */
+  gateway: (HostRouterPort & { gatewayIp: string | null }) | null;
+  interfaces: HostRouterPort[];
+  enableSnat: boolean;
+  /** The CIDRs of the subnets behind the interfaces. */
+  tenantCidrs: string[];
+  /** The floating IPs associated through this router. */
+  floatingIps: HostFloatingIp[];
+};
+
 export type HostState = {
   host: string;
   /** Networks with a port bound to the host (a DHCP port included). */
@@ -90,6 +122,8 @@ export type HostState = {
   dhcpNetworkPorts: HostPort[];
   /** Security groups of the VM ports bound to the host (services/network/app/host-security.ts). */
   security: HostSecurity;
+  /** The routers this host runs: only the L3 host's state (network.l3Host) has them; absent elsewhere. */
+  routers?: HostRouter[];
 };
 
 /** Calls an agent makes to the service (`bus.call(NETWORK_AGENT_TOPIC, method, args)`). */
@@ -103,4 +137,6 @@ export type NetworkServiceCasts = {
   portsWired: { host: string; portIds: string[] };
   /** These ports' devices are gone (or administratively down): the service sets them DOWN. */
   portsUnwired: { host: string; portIds: string[] };
+  /** The routers carrying these floating IPs are applied on the host: the service sets them ACTIVE. */
+  floatingIpsActive: { host: string; floatingIps: { id: string; fixedIp: string }[] };
 };

@@ -48,15 +48,19 @@ describe('config', () => {
       rmSync(dir, { recursive: true, force: true });
     }
   });
-  it('runs the network agent by default, with DHCP on this host; without the agent there is no DHCP host unless named', () => {
+  it('runs the network agent by default, with DHCP and routers on this host; without the agent there is no DHCP or L3 host unless named', () => {
     const on = loadConfig({ NUBO_STATE_DIR: '/tmp/none', NUBO_COMPUTE_HOST: 'h1' });
     assert.deepEqual(on.network.agent, { enabled: true, resyncSeconds: 30, dhcpLeaseSeconds: 86400 });
     assert.equal(on.network.dhcpHost, 'h1');
+    assert.equal(on.network.l3Host, 'h1');
     assert.equal(on.network.tunnelIp, null);
     assert.deepEqual(on.network.physicalInterfaceMappings, {});
     const off = loadConfig({ NUBO_STATE_DIR: '/tmp/none', NUBO_COMPUTE_HOST: 'h1', NUBO_NETWORK_AGENT: 'false' });
     assert.equal(off.network.agent.enabled, false);
     assert.equal(off.network.dhcpHost, null);
+    assert.equal(off.network.l3Host, null);
+    assert.equal(loadConfig({ NUBO_STATE_DIR: '/tmp/none', NUBO_NETWORK_AGENT: 'false', NUBO_L3_HOST: 'net-2' }).network.l3Host, 'net-2');
+    assert.equal(loadConfig({ NUBO_STATE_DIR: '/tmp/none', NUBO_L3_HOST: '' }).network.l3Host, null, '"" names no L3 host');
     assert.equal(loadConfig({ NUBO_STATE_DIR: '/tmp/none', NUBO_NETWORK_AGENT: 'false', NUBO_DHCP_HOST: 'net-1' }).network.dhcpHost, 'net-1');
     assert.equal(loadConfig({ NUBO_STATE_DIR: '/tmp/none', NUBO_DHCP_HOST: '' }).network.dhcpHost, null, '"" names no DHCP host');
     assert.throws(() => loadConfig({ NUBO_STATE_DIR: '/tmp/none', NUBO_NETWORK_AGENT: 'maybe' }), /NUBO_NETWORK_AGENT must be true or false/);

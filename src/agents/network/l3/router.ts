@@ -59,7 +59,7 @@ export async function ensureRouter(spec: RouterSpec): Promise<void> {
     for (const a of addresses.filter((x) => !before.includes(x)).map(bare)) {
       await inNamespace(ns, ['busybox', 'arping', '-U', '-c', '1', '-I', qg, '-s', a, a], { check: false });
     }
-    await setDefaultRoute(ns, { via: gw.gatewayIp, dev: qg });
+    await setDefaultRoute(ns, gw.gatewayIp === null ? null : { via: gw.gatewayIp, dev: qg });
   } else {
     await setDefaultRoute(ns, null);
   }

@@ -8,8 +8,8 @@ export type RouterGateway = {
   mac: string;
   /** The gateway port's address with the external subnet's prefix, e.g. 203.0.113.10/24. */
   cidr: string;
-  /** The upstream next hop (the external subnet's gateway_ip): the namespace's default route. */
-  gatewayIp: string;
+  /** The upstream next hop (the external subnet's gateway_ip): the namespace's default route (null: none). */
+  gatewayIp: string | null;
   /** The external network's bridge in the root namespace. */
   bridge: string;
   /** The external network's MTU. */

@@ -97,7 +97,10 @@ async function association(ctx: NetworkContext, scope: Scope, tx: Tx, fip: Pick<
   if (other) {
     throw conflict('FloatingIPPortAlreadyAssociated', `Cannot associate floating IP ${fip.floating_ip_address} (${fip.id}) with port ${port.id} using fixed IP ${chosen.ip_address}, as that fixed IP already has a floating IP on external network ${fip.floating_network_id}.`);
   }
-  return { fixed_port_id: port.id, fixed_ip_address: chosen.ip_address, router_id: routerId, status: 'ACTIVE' };
+  // With an L3 host, its agent reports the floating IP ACTIVE once the router carries it
+  // (host-routers.ts); without one nothing would, and the association alone counts.
+  const status = ctx.config.network.l3Host ? 'DOWN' : 'ACTIVE';
+  return { fixed_port_id: port.id, fixed_ip_address: chosen.ip_address, router_id: routerId, status };
 }
 
 export async function createFloatingIp(ctx: NetworkContext, scope: Scope, input: FloatingIpCreate): Promise<FloatingIp> {

@@ -7,6 +7,7 @@ import type { PortRow } from '../db/schema.ts';
 import { bridgeName } from './binding.ts';
 import type { NetworkContext } from './context.ts';
 import { hostSecurity } from './host-security.ts';
+import { hostRouters, setFloatingIpsActive } from './host-routers.ts';
 import { fixedIpsOf } from './ipam.ts';
 import { DHCP_OWNER, setPortsStatus } from './ports.ts';
 import { parseJson } from './rows.ts';
@@ -47,6 +48,8 @@ export async function hostState(ctx: NetworkContext, host: string): Promise<Host
     boundPorts,
     dhcpNetworkPorts: await hostPorts(ctx, networkRows),
     security: await hostSecurity(ctx, bound),
+    // Only the L3 host's state has routers.
+    ...(host === ctx.config.network.l3Host ? { routers: await hostRouters(ctx, host) } : {}),
   };
 }
 
@@ -61,5 +64,9 @@ export function serveNetworkAgents(ctx: NetworkContext): () => void {
     hostState: async (a) => hostState(ctx, (a as { host: string }).host),
     portsWired: async (a) => report(a as NetworkServiceCasts['portsWired'], 'ACTIVE'),
     portsUnwired: async (a) => report(a as NetworkServiceCasts['portsUnwired'], 'DOWN'),
+    floatingIpsActive: async (a) => {
+      const changed = await setFloatingIpsActive(ctx, a as NetworkServiceCasts['floatingIpsActive']);
+      if (changed.length) ctx.log.debug({ floatingIps: changed }, 'floating IPs ACTIVE from the network agent');
+    },
   });
 }

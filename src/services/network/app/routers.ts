@@ -4,6 +4,7 @@
 // use in place; extra routes must lead through an interface subnet.
 import { toBool, toInt } from '../../../db/database.ts';
 import type { PortRow, RouterRow, SubnetRow } from '../db/schema.ts';
+import { bindingFor } from './binding.ts';
 import type { ChangeSet } from './changes.ts';
 import type { NetworkContext, Scope } from './context.ts';
 import { badRequest, conflict, NeutronError, notFound, portNotFound, routerNotFound } from './errors.ts';
@@ -48,6 +49,9 @@ export type RouterUpdate = { name?: string; description?: string; adminStateUp?:
 
 /** The answer of add/remove_router_interface. */
 export type InterfaceInfo = { id: string; subnet_id: string; subnet_ids: string[]; port_id: string; network_id: string; tenant_id: string; project_id: string };
+
+/** Router ports are bound to the host whose network agent runs the routers ('': none, they stay unbound). */
+const l3Host = (ctx: NetworkContext): string => ctx.config.network.l3Host ?? '';
 
 /** Neutron's max_routes. */
 export const MAX_ROUTES = 30;
@@ -157,7 +161,7 @@ async function setGateway(ctx: NetworkContext, scope: Scope, tx: Tx, changes: Ch
   if (!toBool(network.external)) throw badRequest(`Bad router request: Network ${req.networkId} is not a valid external network.`);
   await removeGateway(tx, changes, router);
   const port = await insertPort(ctx, tx, changes, network, {
-    projectId: '', networkId: network.id, deviceId: router.id, deviceOwner: ROUTER_GATEWAY, portSecurityEnabled: false,
+    projectId: '', networkId: network.id, deviceId: router.id, deviceOwner: ROUTER_GATEWAY, portSecurityEnabled: false, hostId: l3Host(ctx),
     ...(req.externalFixedIps === undefined ? {} : { fixedIps: req.externalFixedIps }),
   }, []);
   const gwSubnets = await tx.selectFrom('ip_allocation as a').innerJoin('subnet as s', 's.id', 'a.subnet_id').selectAll('s').where('a.port_id', '=', port.id).execute();
@@ -254,9 +258,13 @@ export async function addInterface(ctx: NetworkContext, scope: Scope, routerId: 
       if (subnets.length === 0) throw badRequest(`Bad router request: Router port must have at least one fixed IP; port ${port.id} has none.`);
       for (const s of subnets) if (existing.some((e) => e.id === s.id)) throw badRequest(`Bad router request: Router already has a port on subnet ${s.id}.`);
       checkNoOverlap(router, existing, subnets);
-      await tx.updateTable('port').set((eb) => ({ device_id: router.id, device_owner: ROUTER_INTERFACE, updated_at: now(), revision_number: eb('revision_number', '+', 1) }))
+      // Bound to the L3 host like the interfaces the router makes itself; not wired there yet.
+      const hostId = l3Host(ctx);
+      const binding = bindingFor(port.network_id, hostId);
+      const rebound = hostId === port.binding_host_id ? {} : { binding_host_id: hostId, binding_vif_type: binding.vifType, binding_vif_details: JSON.stringify(binding.vifDetails), status: 'DOWN' };
+      await tx.updateTable('port').set((eb) => ({ device_id: router.id, device_owner: ROUTER_INTERFACE, ...rebound, updated_at: now(), revision_number: eb('revision_number', '+', 1) }))
         .where('id', '=', port.id).execute();
-      changes.add({ resource: 'port', action: 'updated', id: port.id, networkId: port.network_id, routerId: router.id });
+      changes.add({ resource: 'port', action: 'updated', id: port.id, networkId: port.network_id, routerId: router.id, ...(hostId ? { hostId } : {}) });
     } else {
       const subnet = await visibleSubnetRow(ctx, scope, req.subnetId as string, tx);
       const network = await visibleNetworkRow(ctx, scope, subnet.network_id, tx);
@@ -269,7 +277,7 @@ export async function addInterface(ctx: NetworkContext, scope: Scope, routerId: 
       if (existing.some((e) => e.id === subnet.id)) throw badRequest(`Bad router request: Router already has a port on subnet ${subnet.id}.`);
       checkNoOverlap(router, existing, [subnet]);
       port = await insertPort(ctx, tx, changes, network, {
-        projectId: router.project_id, networkId: network.id, deviceId: router.id, deviceOwner: ROUTER_INTERFACE, portSecurityEnabled: false,
+        projectId: router.project_id, networkId: network.id, deviceId: router.id, deviceOwner: ROUTER_INTERFACE, portSecurityEnabled: false, hostId: l3Host(ctx),
         fixedIps: [{ subnet_id: subnet.id, ip_address: subnet.gateway_ip }],
       }, []);
       subnets = [subnet];
