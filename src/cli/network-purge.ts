@@ -4,6 +4,7 @@
 // across a restart) and the next `up` converges from them. The agent does the removing
 // (its teardown, which knows everything it makes); it is started against this host's state
 // in the database first, since it learns what to look at from its first sync.
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { InProcessBus } from '../bus/in-process.ts';
 import type { Config } from '../core/config.ts';
@@ -16,14 +17,17 @@ import type { NetworkDB } from '../services/network/db/schema.ts';
 import { createNetworkContext } from '../services/network/service.ts';
 
 export async function purgeNetworkHost(config: Config, log: Logger): Promise<void> {
-  if (config.network.agent.enabled) {
+  const agentState = join(config.stateDir, 'network');
+  // No agent state: no agent ran with this state directory, there is nothing of it to remove
+  // (and a mistyped NUBO_STATE_DIR must not get a database made for it).
+  if (config.network.agent.enabled && existsSync(agentState)) {
     const database = openDatabase<NetworkDB>(config.databaseUrl);
     const bus = new InProcessBus(log);
     try {
       const network = await createNetworkContext(database.db, database.engine, config, log, bus);
       const stopServing = serveNetworkAgents(network);
       try {
-        const agent = await startNetworkAgent({ config, bus, log, stateDir: join(config.stateDir, 'network') });
+        const agent = await startNetworkAgent({ config, bus, log, stateDir: agentState });
         await agent.teardown();
       } finally {
         stopServing();
