@@ -8,7 +8,7 @@ import { bindingFor, normalMac, randomMac, VNIC_NORMAL } from './binding.ts';
 import type { ChangeSet } from './changes.ts';
 import type { NetworkContext, Scope } from './context.ts';
 import { badRequest, conflict, invalidInput, NeutronError, networkNotFound, portNotFound } from './errors.ts';
-import { assignAddresses, fixedIpsOf, type AddressRequest, type FixedIp } from './ipam.ts';
+import { assignAddresses, fixedIpsOf, networkSubnets, type AddressRequest, type FixedIp } from './ipam.ts';
 import { pushDown, type Filters, type Matcher } from './list.ts';
 import { visibleNetworkRow } from './networks.ts';
 import { checkQuota } from './quotas.ts';
@@ -200,11 +200,12 @@ export async function insertPort(ctx: NetworkContext, tx: Tx, changes: ChangeSet
   }
   if (groups.length) await tx.insertInto('port_security_group').values([...new Set(groups)].map((g) => ({ port_id: row.id, security_group_id: g }))).execute();
   await insertTags(tx, row.id, input.tags ?? []);
+  const subnets = await networkSubnets(tx, network.id);
   // The serialising steps last: the project's port quota lock and the subnet locks of IPAM are
   // held until the commit, so every statement after them is time all other creates wait
   // (on PostgreSQL; SQLite holds its write lock throughout anyway). The count includes this port.
   if (input.projectId && opts.quota !== false) await checkQuota(ctx, tx, input.projectId, 'port', 0);
-  await assignAddresses(ctx, tx, { id: row.id, networkId: network.id }, input.fixedIps);
+  await assignAddresses(ctx, tx, { id: row.id, networkId: network.id }, input.fixedIps, [], subnets);
   changes.add({ resource: 'port', action: 'created', id: row.id, networkId: network.id, ...(hostId ? { hostId } : {}) });
   return row;
 }
