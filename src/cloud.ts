@@ -35,6 +35,8 @@ import { startMetadataAgent, type MetadataAgent } from './agents/network/metadat
 import { metadataSocket } from './agents/network/metadata/paths.ts';
 import { injectUpstream } from './agents/network/metadata/upstream.ts';
 import { startNetworkAgent, type NetworkAgent } from './agents/network/agent.ts';
+import { DEFAULT_UPSTREAM_CIDR, ensureUpstream } from './agents/network/upstream.ts';
+import { bootstrapNetworksOnce } from './services/network/app/bootstrap.ts';
 import { serveNetworkAgents } from './services/network/app/host-state.ts';
 import { ImageCache } from './agents/compute/image-cache.ts';
 import { createDriver } from './agents/compute/virt/create-driver.ts';
@@ -116,6 +118,11 @@ export async function createCloud(config: Config, log: Logger): Promise<Cloud> {
     const image = imageService(images, identityClient);
     const placement = await createPlacementContext(database.db as unknown as Kysely<PlacementDB>, database.engine, config, log);
     const network = await createNetworkContext(database.db as unknown as Kysely<NetworkDB>, database.engine, config, log, bus);
+    // A development cloud starts with networks (public, private, router1), made once per database.
+    if (config.network.bootstrap.enabled) {
+      const made = await bootstrapNetworksOnce(network, bootstrap.adminProjectId);
+      if (made) log.info({ created: made.created }, 'the starting networks were made');
+    }
     const compute = await createComputeContext(database.db as unknown as Kysely<ComputeDB>, config, log, bus, { images: new ImageClient(inProcess, serviceClient), placement, network });
     const app = await buildServer({
       logger: log,
@@ -152,6 +159,8 @@ export async function createCloud(config: Config, log: Logger): Promise<Cloud> {
     const startNetAgent = async (): Promise<void> => {
       if (!config.network.agent.enabled) return;
       try {
+        // The dev upstream first, so the agent's first sync finds the public network's interface.
+        if (config.network.upstream.enabled) await ensureUpstream({ cidr: DEFAULT_UPSTREAM_CIDR, mtu: config.network.globalMtu });
         cloud.networkAgent = await startNetworkAgent({ config, bus, log, stateDir: join(config.stateDir, 'network') });
       } catch (e) {
         log.error({ err: e }, 'the network agent could not start; retrying in 30 s');

@@ -15,6 +15,10 @@ import { addImageCommands } from './image.ts';
 import { addSchedulerCommands } from './scheduler.ts';
 import { ensureTinyImage } from '../images/tiny.ts';
 import { GUEST_IMAGE_NAME, publishGuestImage } from './publish-guest-image.ts';
+import { UPSTREAM_NAMESPACE } from '../agents/network/names.ts';
+import { DEFAULT_UPSTREAM_CIDR } from '../agents/network/upstream.ts';
+import { PRIVATE_CIDR, PRIVATE_NETWORK, PUBLIC_CIDR, PUBLIC_NETWORK, ROUTER_NAME } from '../services/network/app/bootstrap.ts';
+import { purgeNetworkHost } from './network-purge.ts';
 import { healthy, logFile, pidFile, runningPid, waitFor } from './daemon.ts';
 
 const program = new Command('nubo').description('Nubo: an OpenStack-compatible cloud on one machine').showHelpAfterError();
@@ -32,14 +36,27 @@ async function offerGuestImage(config: Config): Promise<string> {
   return `${GUEST_IMAGE_NAME} (${id}${uploaded ? ', uploaded now' : ''})`;
 }
 
+/** The starting networks and the way to floating IPs, as far as this host's config makes them. */
+function networkLines(config: Config): string[] {
+  const lines: string[] = [];
+  if (config.network.bootstrap.enabled) {
+    lines.push(`  networks:   ${PUBLIC_NETWORK} (external, ${PUBLIC_CIDR}, floating IPs), ${PRIVATE_NETWORK} (${PRIVATE_CIDR}, admin project) behind ${ROUTER_NAME}`);
+  }
+  if (config.network.upstream.enabled && config.network.agent.enabled) {
+    lines.push(`  outside:    the ${UPSTREAM_NAMESPACE} namespace (${DEFAULT_UPSTREAM_CIDR}) reaches floating IPs: ip netns exec ${UPSTREAM_NAMESPACE} ssh <user>@<floating ip>`);
+  }
+  return lines;
+}
+
 function printWelcome(config: Config, guestImage?: string): void {
   const secrets = loadOrCreateSecrets(config.stateDir);
   process.stdout.write([
     `Nubo is running at ${config.publicUrl}`,
-    `  APIs:       ${config.publicUrl}/<service>: identity, image, compute, placement (the dashboard will be at ${config.publicUrl}/)`,
+    `  APIs:       ${config.publicUrl}/<service>: identity, image, compute, placement, networking (the dashboard will be at ${config.publicUrl}/)`,
     `  auth URL:   ${config.publicUrl}/identity/v3`,
     `  admin user: admin`,
-    ...(guestImage ? [`  image:      ${guestImage}, public: openstack --os-cloud nubo server create --flavor m1.tiny --image ${GUEST_IMAGE_NAME} --nic none --wait vm1`] : []),
+    ...networkLines(config),
+    ...(guestImage ? [`  image:      ${guestImage}, public: openstack --os-cloud nubo server create --flavor m1.tiny --image ${GUEST_IMAGE_NAME} ${config.network.bootstrap.enabled ? `--network ${PRIVATE_NETWORK}` : '--nic none'} --wait vm1`] : []),
     `  password:   ${secrets.adminPassword}   (kept in ${join(config.stateDir, 'secrets.json')}, mode 0600)`,
     '',
     `Shell:  eval "$(./nubo openrc)"; openstack token issue      (also ${join(config.stateDir, 'keystonerc_admin')})`,
@@ -98,17 +115,22 @@ program.command('up').description('start the all-in-one cloud (in the background
   });
 
 program.command('down').description('stop the cloud started by `up`')
-  .action(async () => {
+  .option('--purge', 'also remove what the network agent made on this host (namespaces, dnsmasq, bridges, nubo chains, the nubo-upstream namespace)')
+  .action(async (opts: { purge?: boolean }) => {
     const config = loadConfig();
     const pid = runningPid(config);
     if (pid === null) {
       console.log('nubo is not running');
-      return;
+    } else {
+      process.kill(pid, 'SIGTERM');
+      const gone = await waitFor(() => runningPid(config) === null, 30_000);
+      if (!gone) throw new Error(`nubo (PID ${pid}) did not stop within 30 s`);
+      console.log(`nubo stopped (PID ${pid})`);
     }
-    process.kill(pid, 'SIGTERM');
-    const gone = await waitFor(() => runningPid(config) === null, 30_000);
-    if (!gone) throw new Error(`nubo (PID ${pid}) did not stop within 30 s`);
-    console.log(`nubo stopped (PID ${pid})`);
+    if (opts.purge) {
+      await purgeNetworkHost(config, createLogger(config.logLevel === 'info' ? 'warn' : config.logLevel));
+      console.log('removed the network agent\'s namespaces, dnsmasq, bridges and chains, and the nubo-upstream namespace');
+    }
   });
 
 program.command('status').description('tell what runs')

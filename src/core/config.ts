@@ -3,6 +3,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join, resolve } from 'node:path';
+import { UPSTREAM_ROOT_DEVICE } from '../agents/network/names.ts';
 
 export type Config = {
   stateDir: string;
@@ -53,8 +54,17 @@ export type NetworkConfig = {
   quota: Record<NetworkQuotaResource, number>;
   /** Path to a JSON file of policy overrides. */
   policyFile: string | null;
-  /** The starting networks `./nubo up` makes (app/bootstrap.ts): DNS servers of the admin project's private subnet. */
-  bootstrap: { dnsNameservers: string[] };
+  /**
+   * The starting networks `./nubo up` makes (app/bootstrap.ts), once per database: `enabled`
+   * (default true; test servers turn it off), DNS servers of the admin project's private subnet.
+   */
+  bootstrap: { enabled: boolean; dnsNameservers: string[] };
+  /**
+   * The simulated outside world of a development host (agents/network/upstream.ts): when the
+   * network agent runs here, the nubo-upstream namespace holds the public subnet's gateway and
+   * physical network `public` maps to its veth by default. Default true; test servers turn it off.
+   */
+  upstream: { enabled: boolean };
   /**
    * The host whose network agent serves DHCP: DHCP ports are bound to it. Defaults to this
    * host (compute.host) when the network agent runs here, else none (no DHCP ports are made,
@@ -218,6 +228,7 @@ function computeConfig(stateDir: string, env: Env, file: DeepPartial<ComputeConf
 
 const VNI_MAX = 2 ** 24 - 1;
 
+
 function boolSetting(name: string, value: string | undefined): boolean | undefined {
   if (value === undefined || value === '') return undefined;
   if (value === 'true' || value === '1') return true;
@@ -231,6 +242,7 @@ function networkConfig(file: DeepPartial<NetworkConfig>, env: Env): NetworkConfi
     throw new Error(`network.vniRange must be integers with 1 <= min <= max <= ${VNI_MAX}, got ${JSON.stringify(vniRange)}`);
   }
   const globalMtu = file.globalMtu ?? 1500;
+  const upstream = boolSetting('NUBO_NETWORK_UPSTREAM', env.NUBO_NETWORK_UPSTREAM) ?? file.upstream?.enabled ?? true;
   if (!Number.isInteger(globalMtu) || globalMtu < 1280 || globalMtu > 9216) throw new Error(`network.globalMtu must be an integer from 1280 to 9216, got ${globalMtu}`);
   return {
     vniRange,
@@ -240,12 +252,16 @@ function networkConfig(file: DeepPartial<NetworkConfig>, env: Env): NetworkConfi
     // Neutron's default quotas.
     quota: { network: 100, subnet: 100, port: 500, router: 10, floatingip: 50, security_group: 10, security_group_rule: 100, ...file.quota },
     policyFile: file.policyFile ?? null,
-    bootstrap: { dnsNameservers: (file.bootstrap?.dnsNameservers as string[] | undefined) ?? [] },
+    bootstrap: {
+      enabled: boolSetting('NUBO_NETWORK_BOOTSTRAP', env.NUBO_NETWORK_BOOTSTRAP) ?? file.bootstrap?.enabled ?? true,
+      dnsNameservers: (file.bootstrap?.dnsNameservers as string[] | undefined) ?? [],
+    },
+    upstream: { enabled: upstream },
     // Filled in by loadConfig once compute.host is known.
     dhcpHost: env.NUBO_DHCP_HOST ?? file.dhcpHost ?? null,
     l3Host: env.NUBO_L3_HOST ?? file.l3Host ?? null,
     tunnelIp: file.tunnelIp ?? null,
-    physicalInterfaceMappings: (file.physicalInterfaceMappings as Record<string, string> | undefined) ?? {},
+    physicalInterfaceMappings: (file.physicalInterfaceMappings as Record<string, string> | undefined) ?? (upstream ? { public: UPSTREAM_ROOT_DEVICE } : {}),
     agent: {
       enabled: boolSetting('NUBO_NETWORK_AGENT', env.NUBO_NETWORK_AGENT) ?? file.agent?.enabled ?? true,
       resyncSeconds: file.agent?.resyncSeconds ?? 30,

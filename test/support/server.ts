@@ -28,7 +28,9 @@ export async function startTestServer(opts: { env?: Record<string, string> } = {
   try {
     // The port is chosen first so that the advertised URLs (catalog, links) are right.
     const port = await freePort();
-    const config = loadConfig({ NUBO_STATE_DIR: stateDir, NUBO_PORT: String(port), NUBO_DATABASE_URL: db.url, NUBO_LOG_LEVEL: process.env.NUBO_TEST_LOG_LEVEL ?? 'warn', NUBO_COMPUTE_DRIVER: 'fake', NUBO_NETWORK_AGENT: 'false', NUBO_COMPUTE_VIF_PLUGGING_TIMEOUT: '0', ...opts.env });
+    const config = loadConfig({ NUBO_STATE_DIR: stateDir, NUBO_PORT: String(port), NUBO_DATABASE_URL: db.url, NUBO_LOG_LEVEL: process.env.NUBO_TEST_LOG_LEVEL ?? 'warn', NUBO_COMPUTE_DRIVER: 'fake', NUBO_NETWORK_AGENT: 'false', NUBO_COMPUTE_VIF_PLUGGING_TIMEOUT: '0',
+      // No starting networks and no upstream namespace unless a test asks (they are `./nubo up`'s).
+      NUBO_NETWORK_BOOTSTRAP: 'false', NUBO_NETWORK_UPSTREAM: 'false', ...opts.env });
     cloud = await createCloud(config, createLogger(config.logLevel));
     await cloud.app.listen({ host: '127.0.0.1', port });
     const url = config.publicUrl;

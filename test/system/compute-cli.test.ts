@@ -3,7 +3,9 @@
 // server with `--nic none` from the nubo-tiny image `up` published to its `ready` marker, walks
 // every power action (libvirt agrees), snapshots to an image that boots, resizes and confirms,
 // and deletes it without a trace (no domain, no disk, no allocation); a flavor no host can hold
-// fails with the explained fault; another project sees none of it.
+// fails with the explained fault; another project sees none of it. `up` also gave the admin
+// its starting networks and the nubo-upstream namespace; `down --purge` leaves no namespace,
+// bridge or dnsmasq of this cloud on the host.
 import { setTimeout as sleep } from 'node:timers/promises';
 import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -11,6 +13,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { run } from '../../src/host/run.ts';
+import { dhcpNamespace, networkBridge, routerNamespace, UPSTREAM_NAMESPACE, UPSTREAM_NS_DEVICE, UPSTREAM_ROOT_DEVICE } from '../../src/agents/network/names.ts';
 import { testDatabase, type TestDatabase } from '../support/database.ts';
 import { api } from '../support/server.ts';
 
@@ -67,10 +70,32 @@ describe('openstack CLI against ./nubo up on real libvirt: the server lifecycle'
 
   after(async () => {
     for (const name of created) await os(adminEnv, 'server', 'delete', '--wait', name);
-    const down = await nuboCmd('down');
+    // What the network agent made is named after these ids (agents/network/names.ts).
+    const networkIds = (await json(adminEnv, 'network', 'list') as { ID: string }[]).map((n) => n.ID);
+    const routerIds = (await json(adminEnv, 'router', 'list') as { ID: string }[]).map((r) => r.ID);
+    const down = await nuboCmd('down', '--purge');
     assert.equal(down.code, 0, down.stderr);
+    const namespaces = (await run(['ip', 'netns', 'list'])).stdout;
+    for (const ns of [...networkIds.map(dhcpNamespace), ...routerIds.map(routerNamespace), UPSTREAM_NAMESPACE]) {
+      assert.ok(!namespaces.includes(ns), `${ns} is left after down --purge`);
+    }
+    const links = (await run(['ip', '-br', 'link'])).stdout;
+    for (const dev of [...networkIds.map(networkBridge), UPSTREAM_ROOT_DEVICE]) assert.ok(!links.includes(dev), `${dev} is left after down --purge`);
+    const processes = (await run(['ps', '-eo', 'args'])).stdout.split('\n').filter((l) => l.startsWith('dnsmasq') && l.includes(stateDir));
+    assert.deepEqual(processes, [], 'no dnsmasq of this cloud is left');
     await db.drop();
     rmSync(stateDir, { recursive: true, force: true });
+  });
+
+  it('gave the admin public, private behind router1, and the upstream namespace with the public gateway', async () => {
+    const networks = await json(adminEnv, 'network', 'list', '--long') as { Name: string; 'Router Type': boolean }[];
+    assert.deepEqual(networks.map((n) => `${n.Name} ${n['Router Type']}`).sort(), ['private false', 'public true'], 'public is external');
+    const router = await json(adminEnv, 'router', 'show', 'router1');
+    assert.deepEqual(router.external_gateway_info.external_fixed_ips.map((f: { ip_address: string }) => f.ip_address), ['203.0.113.10']);
+    assert.deepEqual(router.interfaces_info.map((i: { ip_address: string }) => i.ip_address), ['10.0.0.1']);
+    const upstream = (await run(['ip', 'netns', 'exec', UPSTREAM_NAMESPACE, 'ip', '-br', 'addr', 'show', UPSTREAM_NS_DEVICE])).stdout;
+    assert.match(upstream, /203\.0\.113\.1\/24/);
+    assert.match(upstream.split('\n')[0] ?? '', new RegExp(UPSTREAM_NS_DEVICE));
   });
 
   it('boots with --wait to ACTIVE and the console shows the guest ready', async () => {

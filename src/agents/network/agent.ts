@@ -1,6 +1,7 @@
 // The network agent (Neutron's linuxbridge + DHCP agents): one per host. It keeps no database:
-// at start, ~50 ms after every `network.changes` fanout, when a tap device appears or goes, and
-// every network.agent.resyncSeconds, it asks the network service for this host's state
+// at start, on a `network.changes` fanout (at once after a quiet spell, else gathered for
+// 50 ms), when a tap device appears or goes, and every network.agent.resyncSeconds, it asks
+// the network service for this host's state
 // (protocol.ts hostState) and reconciles the host to it — bridges and uplinks (l2/), DHCP
 // namespaces and dnsmasq (dhcp/), routers and metadata proxies (l3/sync.ts), the VM ports'
 // security groups (security.ts, firewall/: loaded before a port is wired, so a VM never sees
@@ -42,7 +43,7 @@ export type NetworkAgent = {
   teardown(): Promise<void>;
 };
 
-/** How long a burst of changes is gathered before one sync. */
+/** After a sync a change started, how long further changes are gathered before the next one. */
 const DEBOUNCE_MS = 50;
 /**
  * libvirt makes a VM's tap without telling the network service, so the root namespace's tap
@@ -138,11 +139,25 @@ export async function startNetworkAgent(opts: NetworkAgentOptions): Promise<Netw
     return queued;
   };
 
+  // The first change after a quiet spell syncs at once (a boot waits for its DHCP entry);
+  // changes within DEBOUNCE_MS of a sync are gathered into one sync at the window's end.
   let debounce: NodeJS.Timeout | undefined;
+  let gathered = false;
+  const windowEnd = () => {
+    debounce = undefined;
+    if (!gathered) return;
+    gathered = false;
+    void syncNow();
+    debounce = setTimeout(windowEnd, DEBOUNCE_MS);
+  };
   const unsubscribe = bus.subscribe(CHANGES_TOPIC, {
     [CHANGES_METHOD]: () => {
-      clearTimeout(debounce);
-      debounce = setTimeout(() => void syncNow(), DEBOUNCE_MS);
+      if (debounce) {
+        gathered = true;
+        return;
+      }
+      void syncNow();
+      debounce = setTimeout(windowEnd, DEBOUNCE_MS);
     },
   });
   const timer = setInterval(() => void syncNow(true), Math.max(config.network.agent.resyncSeconds * 1000, 100));

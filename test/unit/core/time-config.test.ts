@@ -54,7 +54,12 @@ describe('config', () => {
     assert.equal(on.network.dhcpHost, 'h1');
     assert.equal(on.network.l3Host, 'h1');
     assert.equal(on.network.tunnelIp, null);
-    assert.deepEqual(on.network.physicalInterfaceMappings, {});
+    assert.deepEqual(on.network.physicalInterfaceMappings, { public: 'nve-upstream' }, 'physical network public is the dev upstream\'s veth');
+    assert.equal(on.network.upstream.enabled, true);
+    assert.equal(on.network.bootstrap.enabled, true);
+    const noUpstream = loadConfig({ NUBO_STATE_DIR: '/tmp/none', NUBO_NETWORK_UPSTREAM: 'false', NUBO_NETWORK_BOOTSTRAP: 'false' });
+    assert.deepEqual([noUpstream.network.upstream.enabled, noUpstream.network.bootstrap.enabled], [false, false]);
+    assert.deepEqual(noUpstream.network.physicalInterfaceMappings, {}, 'without the upstream nothing is mapped by default');
     const off = loadConfig({ NUBO_STATE_DIR: '/tmp/none', NUBO_COMPUTE_HOST: 'h1', NUBO_NETWORK_AGENT: 'false' });
     assert.equal(off.network.agent.enabled, false);
     assert.equal(off.network.dhcpHost, null);

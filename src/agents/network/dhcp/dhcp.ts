@@ -8,7 +8,7 @@
 // without a directory are not this agent's and are left alone.
 import { chmod, mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { dirname, join, relative, sep } from 'node:path';
-import { deleteLink, deleteNamespace, ensureNamespace, ensureVeth, inNamespace, listLinks, setAddresses } from '../../../host/ip.ts';
+import { deleteLink, deleteNamespace, ensureNamespace, ensureVeth, inNamespace, listLinks, listNamespaces, setAddresses } from '../../../host/ip.ts';
 import { dhcpDevice, dhcpNamespace, portTap } from '../names.ts';
 import type { HostNetwork, HostPort, HostState, HostSubnet } from '../protocol.ts';
 import { dnsmasqArgs, dnsmasqFiles, keptLeases, leasesToRelease, METADATA_ADDRESS, renderHostsFile, renderOptsFile, type DnsmasqFiles } from './dnsmasq-files.ts';
@@ -111,7 +111,11 @@ async function serve(d: DhcpNetwork, files: DnsmasqFiles, o: DhcpOptions): Promi
 export async function unserveDhcp(stateDir: string, networkId: string): Promise<void> {
   const dir = join(stateDir, 'dhcp', networkId);
   await stopDnsmasq(dnsmasqFiles(dir));
-  await deleteNamespace(dhcpNamespace(networkId));
+  const ns = dhcpNamespace(networkId);
+  // The veth first: deleting it takes its root end off the bridge at once, while a deleted
+  // namespace's devices go later, asynchronously, and the bridge would be kept for them.
+  if ((await listNamespaces()).includes(ns)) for (const l of await listLinks(ns)) if (l.ifname.startsWith('ns-')) await deleteLink(ns, l.ifname);
+  await deleteNamespace(ns);
   await rm(dir, { recursive: true, force: true });
 }
 

@@ -4,6 +4,8 @@
 // admin project a `private` network and subnet behind `router1`, whose gateway is on `public`.
 // Idempotent: what exists (found by name) is kept as it is; only what is missing is made —
 // also a router1 that lost its gateway or its private interface, as an interrupted run leaves it.
+// The cloud runs it through bootstrapNetworksOnce: a marker row records that it completed, so
+// a restart makes nothing again, and a router1 (or network) a user deleted stays deleted.
 import type { NetworkContext, Scope } from './context.ts';
 import { type Filters } from './list.ts';
 import { createNetwork, listNetworks, type Network } from './networks.ts';
@@ -84,4 +86,20 @@ export async function bootstrapNetworks(ctx: NetworkContext, adminProjectId: str
     await addInterface(ctx, admin, router.id, { subnetId: privateSubnet.id });
   }
   return { publicNetwork, publicSubnet, privateNetwork, privateSubnet, router, created };
+}
+
+const BOOTSTRAP_MARKER = 'bootstrap_networks';
+
+/**
+ * The starting networks the first time a cloud starts (null when they were made before).
+ * The marker is written only after bootstrapNetworks completed, so an interrupted run is
+ * completed by the next start.
+ */
+export async function bootstrapNetworksOnce(ctx: NetworkContext, adminProjectId: string): Promise<BootstrapResult | null> {
+  const marked = await ctx.db.selectFrom('network_marker').select('name').where('name', '=', BOOTSTRAP_MARKER).executeTakeFirst();
+  if (marked) return null;
+  const result = await bootstrapNetworks(ctx, adminProjectId);
+  await ctx.db.insertInto('network_marker').values({ name: BOOTSTRAP_MARKER, created_at: new Date().toISOString() })
+    .onConflict((oc) => oc.column('name').doNothing()).execute();
+  return result;
 }

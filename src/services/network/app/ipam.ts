@@ -78,14 +78,22 @@ async function allocateAny(tx: Tx, subnet: SubnetRow, portId: string): Promise<F
   return null;
 }
 
+/** A network's subnets in IPAM's order (creation). Read before the locks, they are passed to assignAddresses. */
+export async function networkSubnets(tx: Tx, networkId: string): Promise<SubnetRow[]> {
+  return tx.selectFrom('subnet').selectAll().where('network_id', '=', networkId).orderBy('created_at').orderBy('id').execute();
+}
+
 /**
  * Inside a write: makes the port hold what `requests` asks for. undefined asks for one
  * address from the first IPv4 subnet of the network that has one free; [] for none. Addresses
  * the port already holds (`current`) are kept when a request names them (or names only their
  * subnet) and released otherwise. Returns the port's fixed_ips in request order.
  */
-export async function assignAddresses(ctx: NetworkContext, tx: Tx, port: { id: string; networkId: string }, requests: AddressRequest[] | undefined, current: FixedIp[] = []): Promise<FixedIp[]> {
-  const subnets = await tx.selectFrom('subnet').selectAll().where('network_id', '=', port.networkId).orderBy('created_at').orderBy('id').execute();
+export async function assignAddresses(
+  ctx: NetworkContext, tx: Tx, port: { id: string; networkId: string }, requests: AddressRequest[] | undefined, current: FixedIp[] = [],
+  subnets?: SubnetRow[],
+): Promise<FixedIp[]> {
+  subnets ??= await networkSubnets(tx, port.networkId);
   const wanted = requests === undefined ? null : resolve(port.networkId, subnets, requests);
   await lockRows(ctx, tx, 'subnet', wanted === null ? subnets.map((s) => s.id) : wanted.map((w) => w.subnet.id));
 

@@ -8,7 +8,7 @@ import { bindingFor, normalMac, randomMac, VNIC_NORMAL } from './binding.ts';
 import type { ChangeSet } from './changes.ts';
 import type { NetworkContext, Scope } from './context.ts';
 import { badRequest, conflict, invalidInput, NeutronError, networkNotFound, portNotFound } from './errors.ts';
-import { assignAddresses, fixedIpsOf, type AddressRequest, type FixedIp } from './ipam.ts';
+import { assignAddresses, fixedIpsOf, networkSubnets, type AddressRequest, type FixedIp } from './ipam.ts';
 import { pushDown, type Filters, type Matcher } from './list.ts';
 import { visibleNetworkRow } from './networks.ts';
 import { checkQuota } from './quotas.ts';
@@ -180,7 +180,6 @@ async function linkGroups(tx: Tx, portId: string, groups: string[]): Promise<voi
  * by the caller (resolveGroups) because the default group is made in its own transaction.
  */
 export async function insertPort(ctx: NetworkContext, tx: Tx, changes: ChangeSet, network: NetworkRow, input: PortCreate, groups: string[], opts: { quota?: boolean } = {}): Promise<PortRow> {
-  if (input.projectId && opts.quota !== false) await checkQuota(ctx, tx, input.projectId, 'port');
   const portSecurity = input.portSecurityEnabled ?? toBool(network.port_security_enabled);
   if (!portSecurity && groups.length) throw PORT_SECURITY_FOR_GROUPS();
   if (!portSecurity && input.allowedAddressPairs?.length) throw PORT_SECURITY_FOR_PAIRS();
@@ -201,9 +200,14 @@ export async function insertPort(ctx: NetworkContext, tx: Tx, changes: ChangeSet
     if (isUniqueViolation(e)) throw conflict('MacAddressInUse', `Unable to complete operation for network ${network.id}. The mac address ${mac} is in use.`);
     throw e;
   }
-  await assignAddresses(ctx, tx, { id: row.id, networkId: network.id }, input.fixedIps);
-  await linkGroups(tx, row.id, groups);
+  if (groups.length) await tx.insertInto('port_security_group').values([...new Set(groups)].map((g) => ({ port_id: row.id, security_group_id: g }))).execute();
   await insertTags(tx, row.id, input.tags ?? []);
+  const subnets = await networkSubnets(tx, network.id);
+  // The serialising steps last: the project's port quota lock and the subnet locks of IPAM are
+  // held until the commit, so every statement after them is time all other creates wait
+  // (on PostgreSQL; SQLite holds its write lock throughout anyway). The count includes this port.
+  if (input.projectId && opts.quota !== false) await checkQuota(ctx, tx, input.projectId, 'port', 0);
+  await assignAddresses(ctx, tx, { id: row.id, networkId: network.id }, input.fixedIps, [], subnets);
   changes.add({ resource: 'port', action: 'created', id: row.id, networkId: network.id, ...(hostId ? { hostId } : {}) });
   return row;
 }

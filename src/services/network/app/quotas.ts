@@ -37,11 +37,16 @@ export async function quotaUsage(ctx: NetworkContext, projectId: string): Promis
   return Object.fromEntries(NETWORK_QUOTA_RESOURCES.map((r, i) => [r, counts[i]])) as QuotaSet;
 }
 
-/** Inside a write: refuses (409 OverQuota) when `adding` more would pass the project's limit. */
+/**
+ * Inside a write: refuses (409 OverQuota) when `adding` more would pass the project's limit
+ * (0 when the new rows are already written). The limit is read before the lock (only the
+ * counting needs it) and an unlimited resource is not counted at all.
+ */
 export async function checkQuota(ctx: NetworkContext, tx: Tx, projectId: string, resource: NetworkQuotaResource, adding = 1): Promise<void> {
-  await lockKey(ctx, tx, `quota:${projectId}:${resource}`);
   const limit = (await projectQuotas(ctx, projectId, tx))[resource];
-  if (limit >= 0 && (await count(tx, resource, projectId)) + adding > limit) throw overQuota(resource);
+  if (limit < 0) return;
+  await lockKey(ctx, tx, `quota:${projectId}:${resource}`);
+  if ((await count(tx, resource, projectId)) + adding > limit) throw overQuota(resource);
 }
 
 /** Projects with at least one limit of their own (GET /quotas). */

@@ -155,4 +155,16 @@ const portBindingHost: Migration = {
   },
 };
 
-export const networkMigrations: Record<string, Migration> = { '0001_initial': initial, '0002_port_binding_host': portBindingHost };
+/** What the service did once per database (app/bootstrap.ts: the starting networks), so it is never redone. */
+const networkMarker: Migration = {
+  async up(db: Kysely<unknown>) {
+    await db.schema.createTable('network_marker')
+      .addColumn('name', 'varchar(64)', (c) => c.primaryKey())
+      .addColumn('created_at', 'varchar(40)', (c) => c.notNull())
+      .execute();
+  },
+};
+
+export const networkMigrations: Record<string, Migration> = {
+  '0001_initial': initial, '0002_port_binding_host': portBindingHost, '0003_network_marker': networkMarker,
+};

@@ -125,6 +125,9 @@ export type NetworkTagRow = { resource_id: string; tag: string };
 
 export type NetworkQuotaRow = { project_id: string; resource: string; hard_limit: number };
 
+/** Something done once per database (its name), e.g. the starting networks. */
+export type NetworkMarkerRow = { name: string; created_at: string };
+
 export type NetworkDB = {
   network: NetworkRow;
   subnet: SubnetRow;
@@ -138,4 +141,5 @@ export type NetworkDB = {
   security_group_rule: SecurityGroupRuleRow;
   network_tag: NetworkTagRow;
   network_quota: NetworkQuotaRow;
+  network_marker: NetworkMarkerRow;
 };
