@@ -54,7 +54,7 @@ describe('reading a domain XML', () => {
     assert.equal(parseDomainXml(nova).nubo, null);
     const bare = "<domain type='kvm'><name>vm</name><uuid>11111111-2222-4333-8444-555555555555</uuid><devices/></domain>";
     assert.deepEqual(parseDomainXml(bare), {
-      type: 'kvm', name: 'vm', uuid: '11111111-2222-4333-8444-555555555555', nubo: null, vnc: null, disks: [], consoleLog: null,
+      type: 'kvm', name: 'vm', uuid: '11111111-2222-4333-8444-555555555555', nubo: null, vnc: null, disks: [], consoleLog: null, macs: [],
     });
   });
 

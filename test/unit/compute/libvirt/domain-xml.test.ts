@@ -7,7 +7,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { parseDomainXml } from '../../../../src/agents/compute/virt/libvirt/domain-info.ts';
-import { domainXml } from '../../../../src/agents/compute/virt/libvirt/domain-xml.ts';
+import { domainXml, interfaceXml } from '../../../../src/agents/compute/virt/libvirt/domain-xml.ts';
 import { instanceDisks, instancePaths } from '../../../../src/agents/compute/virt/libvirt/instance-layout.ts';
 import { escapeXml } from '../../../../src/agents/compute/virt/libvirt/xml.ts';
 import { fullSpec, tinySpec, UUID } from './specs.ts';
@@ -28,6 +28,21 @@ describe('domain XML (golden)', () => {
 
   it('full instance under KVM: host-passthrough, ephemeral vdb, swap vdc, config drive hdc, two NICs', () => {
     golden('full-kvm.xml', domainXml({ spec: fullSpec(), virtType: 'kvm', paths }));
+  });
+
+  it('a NIC to hot-plug is the same <interface> the domain has, and reads back by its MAC', () => {
+    const nic = fullSpec().nics[1];
+    assert.ok(nic);
+    assert.equal(interfaceXml(nic), `<interface type='bridge'>
+  <mac address='fa:16:3e:65:43:21'/>
+  <source bridge='brq9f8e7d6c-5b'/>
+  <target dev='tapb2b2b2b2-00'/>
+  <model type='virtio'/>
+  <mtu size='1500'/>
+</interface>
+`);
+    assert.ok(domainXml({ spec: fullSpec(), virtType: 'kvm', paths }).includes(interfaceXml(nic).replaceAll(/^/gm, '    ').trimEnd()));
+    assert.deepEqual(parseDomainXml(domainXml({ spec: fullSpec(), virtType: 'kvm', paths })).macs, ['fa:16:3e:12:34:56', 'fa:16:3e:65:43:21']);
   });
 
   it('swap without ephemeral takes vdb; config drive alone adds only the cdrom', () => {
