@@ -101,6 +101,11 @@ export async function wirePorts(state: HostState, o: L2Options): Promise<{ wired
       if (exists && master === network.bridge) await setNoMaster(tap);
       if (port.status === 'ACTIVE') unwired.push(port.id);
     } catch (e) {
+      // The device went while we looked (a VM deleted, a test's veth removed): it is unwired, not a failure.
+      if (!(await rootDevices()).has(tap)) {
+        if (port.status === 'ACTIVE') unwired.push(port.id);
+        continue;
+      }
       o.log.error({ err: e, port: port.id, device: tap }, 'network agent: wiring a port failed; retried at the next sync');
     }
   }
