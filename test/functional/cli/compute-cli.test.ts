@@ -142,15 +142,23 @@ describe('openstack CLI: flavors, keypairs and servers', { timeout: 300_000 }, (
     assert.equal(console.protocol, 'vnc');
     assert.match(console.url, /\/vnc\/vnc_auto\.html\?path=/);
 
-    // Without --nic the CLI asks for "auto" at 2.37 (no network to give yet: no NIC, as "none").
+    // Without --nic the CLI asks for "auto" at 2.37: with no network to give, Nova's 400; with the
+    // project's one network, a port on it.
+    const none = await os(adminEnv, ...at237, 'server', 'create', '--image', 'cli-image', '--flavor', 'm1.tiny', '--wait', 'cli-auto');
+    assert.match(none.stdout + none.stderr, /Unable to automatically allocate a network/);
+    await osJson(adminEnv, 'network', 'create', 'cli-net');
+    await osJson(adminEnv, 'subnet', 'create', '--network', 'cli-net', '--subnet-range', '10.77.0.0/24', 'cli-sub');
     const auto = await osJson(adminEnv, ...at237, 'server', 'create', '--image', 'cli-image', '--flavor', 'm1.tiny', '--wait', 'cli-auto');
     assert.equal(auto.status, 'ACTIVE');
+    assert.match(JSON.stringify(auto.addresses), /cli-net.*10\.77\.0\./);
 
     for (const name of ['cli-vm', 'cli-auto']) {
       const del = await os(adminEnv, ...at237, 'server', 'delete', '--wait', name);
       assert.equal(del.code, 0, del.stderr);
     }
     assert.deepEqual(await osJson(adminEnv, ...at237, 'server', 'list'), []);
+    const netDel = await os(adminEnv, 'network', 'delete', 'cli-net');
+    assert.equal(netDel.code, 0, `the server's port went with it: ${netDel.stderr}`);
   });
 
   it('aggregate create --zone, add host, set --property; hypervisor show (with uptime); server set/unset --property', async () => {
