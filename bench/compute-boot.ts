@@ -1,5 +1,5 @@
 // NovaServers.boot_and_delete_server, Nubo style, on real libvirt (TCG).
-// Run: node bench/compute-boot.ts [rounds]   (default 5; libvirtd must be running:
+// Run: node bench/compute-boot.ts [rounds] [--network]   (default 5; libvirtd must be running:
 // `bash scripts/libvirt.sh status || bash scripts/libvirt.sh start`)
 //
 // Control-plane overhead per boot. Each round, interleaved so that machine noise hits both alike:
@@ -11,6 +11,10 @@
 //      defined and started over our libvirt client; timed from define to the domain running,
 //      and also from the overlay's creation (what the API path has to do as well).
 // Goals: create→ACTIVE p50 ≤ 1.25 × baseline p50, and at most 150 ms more.
+// With --network (root): the network agent runs and each API boot asks for one NIC on a tenant
+// network with DHCP — port made and bound, bridge ensured, ACTIVE only once the agent has wired
+// the port (network-vif-plugged) and loaded its security groups — against a baseline whose
+// domain has the same NIC on a bridge of its own (made once, as the agent's would be).
 import { setTimeout as sleep } from 'node:timers/promises';
 import { randomUUID } from 'node:crypto';
 import { chmodSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
@@ -20,13 +24,17 @@ import type { FlavorSpec, InstanceSpec } from '../src/agents/compute/virt/driver
 import { domainXml } from '../src/agents/compute/virt/libvirt/domain-xml.ts';
 import type { LibvirtDriver } from '../src/agents/compute/virt/libvirt/driver.ts';
 import { instancePaths } from '../src/agents/compute/virt/libvirt/instance-layout.ts';
+import { portTap } from '../src/agents/network/names.ts';
+import { deleteLink, ensureBridge } from '../src/host/ip.ts';
 import { run } from '../src/host/run.ts';
 import { ensureTinyImage } from '../src/images/tiny.ts';
 import { connectLibvirt } from '../src/libvirt/client.ts';
 import { DefineFlags, DomainState, UndefineFlags, type DomainRef } from '../src/libvirt/connection.ts';
 import { api, startTestServer } from '../test/support/server.ts';
 
-const rounds = Number(process.argv[2] ?? 5);
+const args = process.argv.slice(2);
+const withNetwork = args.includes('--network');
+const rounds = Number(args.find((a) => /^\d+$/.test(a)) ?? 5);
 const POLL_MS = 20;
 const percentile = (xs: number[], p: number) => {
   const s = [...xs].sort((a, b) => a - b);
@@ -35,7 +43,7 @@ const percentile = (xs: number[], p: number) => {
 const ms = (t: bigint) => Number(process.hrtime.bigint() - t) / 1e6;
 const round1 = (x: number) => Math.round(x * 10) / 10;
 
-const s = await startTestServer({ env: { NUBO_COMPUTE_DRIVER: 'libvirt' } });
+const s = await startTestServer({ env: { NUBO_COMPUTE_DRIVER: 'libvirt', ...(withNetwork ? { NUBO_NETWORK_AGENT: 'true', NUBO_COMPUTE_VIF_PLUGGING_TIMEOUT: '300' } : {}) } });
 const conn = await connectLibvirt({ socketPath: s.config.compute.libvirtSocket });
 const v21 = '/compute/v2.1';
 const token = s.admin.token;
@@ -68,9 +76,19 @@ try {
     spawnMs.push(ms(t));
   };
 
+  // --network: a tenant network with DHCP for the API's boots; a bridge of the baseline's own.
+  let networkId: string | null = null;
+  const baselineBridge = `nbrb${process.pid.toString(16).slice(-8)}`;
+  if (withNetwork) {
+    const net = await api(s.url, 'POST', '/networking/v2.0/networks', { token, body: { network: { name: 'bench-net' } } });
+    networkId = net.body.network.id as string;
+    await api(s.url, 'POST', '/networking/v2.0/subnets', { token, body: { subnet: { network_id: networkId, cidr: '10.96.0.0/24', ip_version: 4 } } });
+    await ensureBridge(baselineBridge, net.body.network.mtu as number);
+  }
   const apiBoot = async () => {
     const t0 = process.hrtime.bigint();
-    const res = await api(s.url, 'POST', `${v21}/servers`, { token, body: { server: { name: 'bench-vm', imageRef: imageId, flavorRef: f.id } } });
+    const networks = networkId ? { networks: [{ uuid: networkId }] } : {};
+    const res = await api(s.url, 'POST', `${v21}/servers`, { token, body: { server: { name: 'bench-vm', imageRef: imageId, flavorRef: f.id, ...networks } } });
     if (res.status !== 202) throw new Error(`boot: ${res.status} ${JSON.stringify(res.body)}`);
     const id = res.body.server.id as string;
     leftServers.add(id);
@@ -105,7 +123,8 @@ try {
     const spec: InstanceSpec = {
       uuid, name: `nubo-test-boot-${process.pid}-${n++}`, displayName: 'bench-vm', projectId: s.admin.projectId, userId: s.admin.userId,
       flavor, image: { id: imageId, name: 'nubo-tiny', diskFormat: 'qcow2', checksum: null, properties: {} },
-      nics: [], configDrive: null, createdAt: new Date().toISOString(),
+      nics: withNetwork ? [{ portId: uuid, mac: `fa:16:3e:${uuid.slice(0, 2)}:${uuid.slice(2, 4)}:${uuid.slice(4, 6)}`, bridge: baselineBridge, tap: portTap(uuid), mtu: 1450 }] : [],
+      configDrive: null, createdAt: new Date().toISOString(),
     };
     const paths = instancePaths(baselineDir, uuid);
     const t0 = process.hrtime.bigint();
@@ -145,7 +164,7 @@ try {
 
   const p50 = (xs: number[]) => round1(percentile(xs, 50));
   const result = {
-    scenario: 'compute-boot',
+    scenario: withNetwork ? 'compute-boot --network' : 'compute-boot',
     date: new Date().toISOString(),
     node: process.version,
     database: s.config.databaseUrl.split(':')[0],
@@ -169,7 +188,7 @@ try {
   console.log(JSON.stringify(result, null, 2));
   console.log(`create→ACTIVE p50 ${result.api_create_to_active_p50_ms} ms vs define+start p50 ${result.baseline_define_to_running_p50_ms} ms: ratio ${result.ratio_p50} (goal ≤ 1.25), delta ${result.delta_p50_ms} ms (goal ≤ 150); with the overlay in the baseline: ratio ${result.ratio_p50_vs_baseline_with_overlay}, delta ${result.delta_p50_vs_baseline_with_overlay_ms} ms`);
   mkdirSync(join(import.meta.dirname, 'results'), { recursive: true });
-  writeFileSync(join(import.meta.dirname, 'results', `compute-boot-${Date.now()}.json`), `${JSON.stringify(result, null, 2)}\n`);
+  writeFileSync(join(import.meta.dirname, 'results', `compute-boot${withNetwork ? '-network' : ''}-${Date.now()}.json`), `${JSON.stringify(result, null, 2)}\n`);
 } finally {
   // Nothing of ours stays behind: the baseline's domains, then the API's servers.
   for (const dom of leftDomains.values()) {
@@ -181,6 +200,7 @@ try {
     await api(s.url, 'DELETE', `${v21}/servers/${id}`, { token });
     for (let i = 0; i < 500 && (await api(s.url, 'GET', `${v21}/servers/${id}`, { token })).status !== 404; i++) await sleep(POLL_MS);
   }
+  if (withNetwork) await deleteLink(null, `nbrb${process.pid.toString(16).slice(-8)}`);
   await conn.close();
   await s.stop();
 }
