@@ -8,26 +8,23 @@
 // bridge or dnsmasq of this cloud on the host.
 import { setTimeout as sleep } from 'node:timers/promises';
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { run } from '../../src/host/run.ts';
-import { dhcpNamespace, networkBridge, routerNamespace, UPSTREAM_NAMESPACE, UPSTREAM_NS_DEVICE, UPSTREAM_ROOT_DEVICE } from '../../src/agents/network/names.ts';
-import { testDatabase, type TestDatabase } from '../support/database.ts';
+import { UPSTREAM_NAMESPACE, UPSTREAM_NS_DEVICE } from '../../src/agents/network/names.ts';
+import { nuboPurge, nuboUp, type NuboUp } from '../support/nubo-up.ts';
 import { api } from '../support/server.ts';
 
-const nubo = join(resolve(import.meta.dirname, '../..'), 'nubo');
 
 describe('openstack CLI against ./nubo up on real libvirt: the server lifecycle', { timeout: 900_000 }, () => {
+  let cloud: NuboUp;
   let stateDir: string;
-  let db: TestDatabase;
   let env: NodeJS.ProcessEnv;
   let adminEnv: NodeJS.ProcessEnv;
   let url: string;
   const created: string[] = [];
 
-  const nuboCmd = (...args: string[]) => run([nubo, ...args], { env, check: false, timeoutMs: 300_000 });
   const os = (osEnv: NodeJS.ProcessEnv, ...args: string[]) => run(['openstack', ...args], { env: osEnv, check: false, timeoutMs: 600_000 });
   const ok = async (osEnv: NodeJS.ProcessEnv, ...args: string[]) => {
     const r = await os(osEnv, ...args);
@@ -52,39 +49,17 @@ describe('openstack CLI against ./nubo up on real libvirt: the server lifecycle'
   const consoleReady = (name: string) => until(`${name} ready marker`, () => ok(adminEnv, 'console', 'log', 'show', name), (log) => log.includes('nubo-guest: ready'), 180_000);
 
   before(async () => {
-    stateDir = mkdtempSync(join(tmpdir(), 'nubo-compute-cli-'));
-    db = await testDatabase(stateDir);
-    const port = String(20000 + Math.floor(Math.random() * 20000));
-    env = { ...process.env, NUBO_STATE_DIR: stateDir, NUBO_PORT: port, NUBO_DATABASE_URL: db.url, NUBO_COMPUTE_DRIVER: 'libvirt' };
-    for (const k of Object.keys(env)) if (k.startsWith('OS_')) delete env[k];
-    const up = await nuboCmd('up');
-    assert.equal(up.code, 0, up.stderr);
-    url = (/Nubo is running at (\S+)/.exec(up.stdout) as RegExpExecArray)[1] as string;
-    assert.match(up.stdout, /image: +nubo-tiny \([0-9a-f-]{36}, uploaded now\)/);
+    cloud = await nuboUp('compute-cli');
+    ({ stateDir, env, adminEnv, url } = cloud);
+    assert.match(cloud.upOutput, /image: +nubo-tiny \([0-9a-f-]{36}, uploaded now\)/);
     // The CLI knows nothing but the clouds.yaml entry `up` printed (and wrote next to its state).
-    const cloudsYaml = join(stateDir, 'clouds.yaml');
-    assert.ok(up.stdout.includes(readFileSync(cloudsYaml, 'utf8')), 'up prints the clouds.yaml entry it wrote');
-    adminEnv = { ...env, OS_CLIENT_CONFIG_FILE: cloudsYaml, OS_CLOUD: 'nubo' };
+    assert.ok(cloud.upOutput.includes(readFileSync(join(stateDir, 'clouds.yaml'), 'utf8')), 'up prints the clouds.yaml entry it wrote');
     await until('the compute host registers', async () => json(adminEnv, 'hypervisor', 'list') as Promise<unknown[]>, (h) => h.length === 1, 60_000);
   });
 
   after(async () => {
     for (const name of created) await os(adminEnv, 'server', 'delete', '--wait', name);
-    // What the network agent made is named after these ids (agents/network/names.ts).
-    const networkIds = (await json(adminEnv, 'network', 'list') as { ID: string }[]).map((n) => n.ID);
-    const routerIds = (await json(adminEnv, 'router', 'list') as { ID: string }[]).map((r) => r.ID);
-    const down = await nuboCmd('down', '--purge');
-    assert.equal(down.code, 0, down.stderr);
-    const namespaces = (await run(['ip', 'netns', 'list'])).stdout;
-    for (const ns of [...networkIds.map(dhcpNamespace), ...routerIds.map(routerNamespace), UPSTREAM_NAMESPACE]) {
-      assert.ok(!namespaces.includes(ns), `${ns} is left after down --purge`);
-    }
-    const links = (await run(['ip', '-br', 'link'])).stdout;
-    for (const dev of [...networkIds.map(networkBridge), UPSTREAM_ROOT_DEVICE]) assert.ok(!links.includes(dev), `${dev} is left after down --purge`);
-    const processes = (await run(['ps', '-eo', 'args'])).stdout.split('\n').filter((l) => l.startsWith('dnsmasq') && l.includes(stateDir));
-    assert.deepEqual(processes, [], 'no dnsmasq of this cloud is left');
-    await db.drop();
-    rmSync(stateDir, { recursive: true, force: true });
+    await nuboPurge(cloud);
   });
 
   it('gave the admin public, private behind router1, and the upstream namespace with the public gateway', async () => {

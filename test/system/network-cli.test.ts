@@ -8,25 +8,23 @@
 // nothing of the first. Deleting everything leaves no namespace, bridge, tap, dnsmasq or
 // iptables rule of it behind.
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { dhcpNamespace, networkBridge, portTap, routerNamespace, UPSTREAM_NAMESPACE } from '../../src/agents/network/names.ts';
 import { listLinks, listNamespaces } from '../../src/host/ip.ts';
 import { run } from '../../src/host/run.ts';
-import { testDatabase, type TestDatabase } from '../support/database.ts';
+import { nuboPurge, nuboUp, type NuboUp } from '../support/nubo-up.ts';
 import { until } from '../support/wait.ts';
 
-const nubo = join(resolve(import.meta.dirname, '../..'), 'nubo');
 const CIDR = '192.168.50.0/24';
 const VM1_IP = '192.168.50.11';
 const VM2_IP = '192.168.50.12';
 const BOB_IP = '192.168.50.13';
 
 describe('openstack CLI against ./nubo up: tenant networks, routers, floating IPs, security groups and metadata on real VMs', { timeout: 1_200_000 }, () => {
+  let cloud: NuboUp;
   let stateDir: string;
-  let db: TestDatabase;
   let env: NodeJS.ProcessEnv;
   let adminEnv: NodeJS.ProcessEnv;
   let bobEnv: NodeJS.ProcessEnv;
@@ -34,7 +32,6 @@ describe('openstack CLI against ./nubo up: tenant networks, routers, floating IP
   const keys: Record<string, { file: string; fingerprint: string }> = {};
   const ids: { net?: string; subnet?: string; router?: string; bobNet?: string; ports: string[] } = { ports: [] };
 
-  const nuboCmd = (...args: string[]) => run([nubo, ...args], { env, check: false, timeoutMs: 300_000 });
   const os = (osEnv: NodeJS.ProcessEnv, ...args: string[]) => run(['openstack', ...args], { env: osEnv, check: false, timeoutMs: 600_000 });
   const ok = async (osEnv: NodeJS.ProcessEnv, ...args: string[]) => {
     const r = await os(osEnv, ...args);
@@ -53,15 +50,8 @@ describe('openstack CLI against ./nubo up: tenant networks, routers, floating IP
     '-o', 'BatchMode=yes', '-o', 'ConnectTimeout=3', `root@${address}`, 'hostname'], { check: false, timeoutMs: 30_000 });
 
   before(async () => {
-    stateDir = mkdtempSync(join(tmpdir(), 'nubo-network-cli-'));
-    db = await testDatabase(stateDir);
-    const port = String(20000 + Math.floor(Math.random() * 20000));
-    env = { ...process.env, NUBO_STATE_DIR: stateDir, NUBO_PORT: port, NUBO_DATABASE_URL: db.url, NUBO_COMPUTE_DRIVER: 'libvirt' };
-    for (const k of Object.keys(env)) if (k.startsWith('OS_')) delete env[k];
-    const up = await nuboCmd('up');
-    assert.equal(up.code, 0, up.stderr);
-    url = (/Nubo is running at (\S+)/.exec(up.stdout) as RegExpExecArray)[1] as string;
-    adminEnv = { ...env, OS_CLIENT_CONFIG_FILE: join(stateDir, 'clouds.yaml'), OS_CLOUD: 'nubo' };
+    cloud = await nuboUp('network-cli');
+    ({ stateDir, env, adminEnv, url } = cloud);
     await until('the compute host registers', async () => (await json(adminEnv, 'hypervisor', 'list') as unknown[]).length === 1, { timeoutMs: 60_000, everyMs: 1000 });
     for (const name of ['k1', 'k2', 'kb']) {
       const file = join(stateDir, name);
@@ -84,10 +74,7 @@ describe('openstack CLI against ./nubo up: tenant networks, routers, floating IP
   after(async () => {
     for (const name of ['vm1', 'vm2']) await os(adminEnv, 'server', 'delete', '--wait', name);
     await os(bobEnv, 'server', 'delete', '--wait', 'bob1');
-    const down = await nuboCmd('down', '--purge');
-    assert.equal(down.code, 0, down.stderr);
-    await db.drop();
-    rmSync(stateDir, { recursive: true, force: true });
+    await nuboPurge(cloud);
   });
 
   it('`./nubo up` made the public network, a private network and router1 for the admin project', async () => {
