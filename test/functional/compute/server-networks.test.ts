@@ -136,7 +136,9 @@ describe('servers on networks (fake driver)', () => {
   it('security groups: named at boot, added and removed on the running server (its ports change)', async () => {
     const web = await net(alice.token, 'POST', '/security-groups', { security_group: { name: 'web' } });
     const ssh = await net(alice.token, 'POST', '/security-groups', { security_group: { name: 'ssh' } });
-    const srv = await boot(alice, { networks: [{ uuid: netA }], security_groups: [{ name: 'web' }] });
+    const created = await nova(alice.token, 'POST', '/servers', { server: { name: 'sg', imageRef: imageId, flavorRef: '1', networks: [{ uuid: netA }], security_groups: [{ name: 'web' }] } });
+    assert.deepEqual(created.body.server.security_groups, [{ name: 'web' }], 'the create answer names the groups asked for');
+    const srv = await waitServer(s, alice.token, created.body.server.id, statusIs('ACTIVE'), 'ACTIVE');
     assert.deepEqual(srv.security_groups, [{ name: 'web' }]);
     const groups = async () => (await portsOf(alice, srv.id))[0]?.security_groups.sort();
     assert.deepEqual(await groups(), [web.body.security_group.id]);

@@ -74,7 +74,7 @@ export function serverRoutes(app: FastifyInstance, ctx: ComputeContext, caller: 
     if (s.return_reservation_id !== undefined && truthy(s.return_reservation_id)) return reply.status(202).send({ reservation_id: reservationId });
     const links = serverSummary({ baseUrl: ctx.config.publicUrl }, first).links;
     return reply.status(202).header('location', links[0]?.href).send({
-      server: { id: first.id, links, 'OS-DCF:diskConfig': 'MANUAL', security_groups: [{ name: 'default' }], adminPass },
+      server: { id: first.id, links, 'OS-DCF:diskConfig': 'MANUAL', security_groups: s.security_groups?.length ? s.security_groups.map((g) => ({ name: g.name })) : [{ name: 'default' }], adminPass },
     });
   });
 
