@@ -9,6 +9,7 @@ import type { HostSecurityRule, HostState } from './protocol.ts';
 const filterRule = (r: HostSecurityRule, members: ReadonlyMap<string, string[]>): FilterRule => ({
   direction: r.direction, ethertype: r.ethertype, protocol: r.protocol, portMin: r.portRangeMin, portMax: r.portRangeMax,
   remoteIpPrefix: r.remoteIpPrefix,
+  remoteGroupId: r.remoteGroupId,
   // A group without members (or gone meanwhile) matches nobody.
   remoteIps: r.remoteGroupId === null ? null : (members.get(r.remoteGroupId) ?? []),
 });
@@ -52,6 +53,6 @@ export async function enforceSecurityGroups(state: HostState, o: SecurityOptions
   if (!o.full && wanted === o.last.applied) return;
   o.last.applied = null;
   if (filters.length === 0) await o.firewall.clear();
-  else await o.firewall.apply(filters);
+  else await o.firewall.apply(filters, { full: o.full });
   o.last.applied = wanted;
 }
