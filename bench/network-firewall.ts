@@ -13,7 +13,7 @@
 import { randomUUID } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { renderAntispoof } from '../src/agents/network/firewall/antispoof-rules.ts';
+import { antispoofContent, renderAntispoof } from '../src/agents/network/firewall/antispoof-rules.ts';
 import { createFirewall } from '../src/agents/network/firewall/iptables-driver.ts';
 import { emptyState, iptablesContent, networkZones, parseNuboState, renderIptables } from '../src/agents/network/firewall/iptables-rules.ts';
 import { renderIpsetUpdate, wantedSets } from '../src/agents/network/firewall/ipset-rules.ts';
@@ -57,7 +57,7 @@ try {
     const v4 = renderIptables(iptablesContent(next, 'IPv4', zones), state, null);
     const v6 = renderIptables(iptablesContent(next, 'IPv6', zones), parseNuboState((await run(['ip6tables-save'])).stdout), null);
     const sets = renderIpsetUpdate(wantedSets(next, ['IPv4', 'IPv6']), null);
-    const nft = renderAntispoof(next);
+    const nft = renderAntispoof(antispoofContent(next));
     tools.push(await ms(async () => {
       await run(['ipset', 'restore', '-exist'], { input: sets });
       await run(['nft', '-f', '-'], { input: nft });

@@ -8,7 +8,7 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { BadPortFilter, checkPortFilters, linkLocalOf } from '../../../src/agents/network/firewall/addresses.ts';
-import { renderAntispoof } from '../../../src/agents/network/firewall/antispoof-rules.ts';
+import { antispoofContent, renderAntispoof } from '../../../src/agents/network/firewall/antispoof-rules.ts';
 import { emptyState, iptablesContent, loadedState, networkZones, parseNuboState, renderIptables, renderIptablesCleanup, ruleMatch } from '../../../src/agents/network/firewall/iptables-rules.ts';
 import { parseIpsetNames, renderIpsetDestroy, renderIpsetUpdate, setName, wantedSets } from '../../../src/agents/network/firewall/ipset-rules.ts';
 import type { FilterRule, PortFilter } from '../../../src/agents/network/firewall/types.ts';
@@ -177,17 +177,35 @@ describe('remote groups as ipsets', () => {
 
 describe('anti-spoofing bridge table', () => {
   it('renders the whole table as one nft transaction (golden file)', () => {
-    golden('firewall-antispoof.nft', renderAntispoof(FIXTURE));
+    golden('firewall-antispoof.nft', renderAntispoof(antispoofContent(FIXTURE)));
   });
 
   it('only deletes the table when no port is filtered', () => {
-    assert.equal(renderAntispoof([FIXTURE[2] as PortFilter]), 'table bridge nubo_antispoof\ndelete table bridge nubo_antispoof\n');
+    assert.equal(renderAntispoof(antispoofContent([FIXTURE[2] as PortFilter])), 'table bridge nubo_antispoof\ndelete table bridge nubo_antispoof\n');
+    assert.equal(renderAntispoof(new Map(), antispoofContent(FIXTURE)), 'table bridge nubo_antispoof\ndelete table bridge nubo_antispoof\n', 'the last port gone: the table goes');
+    assert.equal(renderAntispoof(new Map(), new Map()), '', 'no table before nor after: nothing to run');
   });
 
   it('lets a port without addresses send anything from its own MAC only', () => {
-    const text = renderAntispoof([{ ...(FIXTURE[0] as PortFilter), ips: [] }]);
+    const text = renderAntispoof(antispoofContent([{ ...(FIXTURE[0] as PortFilter), ips: [] }]));
     assert.match(text, /ether saddr fa:16:3e:00:00:0b ether type \{ ip, ip6 \} accept/);
     assert.doesNotMatch(text, /ip saddr \{/);
+  });
+
+  it('after the first load, changes only the chains and map elements of ports that came, changed or went', () => {
+    const [b, a, c] = FIXTURE as [PortFilter, PortFilter, PortFilter];
+    const before = antispoofContent(FIXTURE);
+    assert.equal(renderAntispoof(before, before), '', 'nothing changed: nothing to run');
+    const d = { ...c, portId: C.replace('c0ffee00', 'd0ffee00'), device: portTap(C.replace('c0ffee00', 'd0ffee00')), portSecurityEnabled: true };
+    const text = renderAntispoof(antispoofContent([b, { ...a, ips: ['10.0.0.20'] }, d]), before);
+    assert.equal(text.split('\n').filter((l) => !l.startsWith('\t\t')).join('\n'), [
+      'flush chain bridge nubo_antispoof port-tap3f2a9c105b7',
+      'table bridge nubo_antispoof {', '\tchain port-tapd0ffee00aaa {', '\t}', '\tchain port-tap3f2a9c105b7 {', '\t}', '}',
+      'add element bridge nubo_antispoof ports { "tapd0ffee00aaa" : jump port-tapd0ffee00aaa }', ''].join('\n'), 'port A changed, D came');
+    assert.match(text, /10\.0\.0\.20/);
+    assert.doesNotMatch(text, /tap8e4d2b701c9/, 'port B did not change');
+    assert.equal(renderAntispoof(antispoofContent([b]), before),
+      'delete element bridge nubo_antispoof ports { "tap3f2a9c105b7" }\ndelete chain bridge nubo_antispoof port-tap3f2a9c105b7\n', 'port A went');
   });
 
   it('derives the link-local address from the MAC (EUI-64)', () => {

@@ -7,8 +7,9 @@
 // each is removed by clear(). Then the conntrack entries of flows a port no longer allows are
 // deleted (conntrack.ts).
 // A change costs what changed: the driver remembers what it loaded (anti-spoofing text, set
-// members, each chain's rules) and loads only the differences — no nft run when its text is
-// the same, only changed sets swapped, only changed chains flushed and refilled. The first
+// members, each chain's rules) and loads only the differences — only changed anti-spoofing
+// port chains, only changed sets swapped, only changed chains flushed and refilled, and no
+// run at all of a tool with nothing to change. The first
 // apply, a full one (the agent's full sync) and any apply after a failure read the kernel's
 // state (iptables-save, ipset list) and reload everything, repairing drift.
 // Bridged frames reach iptables only through br_netfilter with
@@ -18,7 +19,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { run } from '../../../host/run.ts';
 import { networkBridge } from '../names.ts';
 import { checkPortFilters } from './addresses.ts';
-import { ANTISPOOF_TABLE, renderAntispoof } from './antispoof-rules.ts';
+import { ANTISPOOF_TABLE, antispoofContent, renderAntispoof, type AntispoofContent } from './antispoof-rules.ts';
 import { deletionArgv, flowMatches, parseConntrackList, removedFlows, type RemovedFlow } from './conntrack.ts';
 import { iptablesContent, loadedState, networkZones, parseNuboState, renderIptables, renderIptablesCleanup, type IptablesContent, type NuboIptablesState } from './iptables-rules.ts';
 import { parseIpsetNames, renderIpsetDestroy, renderIpsetUpdate, wantedSets } from './ipset-rules.ts';
@@ -55,7 +56,7 @@ export async function ensureBridgeNetfilter(log: FirewallLog): Promise<void> {
 
 /** What the last successful apply loaded, so that the next one loads only what differs. */
 type Loaded = {
-  nft: string;
+  antispoof: AntispoofContent;
   sets: Map<string, string[]>;
   zones: Map<string, number>;
   tables: Map<Ethertype, IptablesContent>;
@@ -121,8 +122,9 @@ export function createFirewall(opts: { log: FirewallLog }): Firewall {
   async function load(ports: readonly PortFilter[], last: Loaded | null): Promise<Loaded> {
     const fams = families();
     // Anti-spoofing first: a new port is never filtered by iptables without it.
-    const nft = renderAntispoof(ports);
-    if (nft !== last?.nft) await run(['nft', '-f', '-'], { input: nft, timeoutMs: TIMEOUT_MS });
+    const antispoof = antispoofContent(ports);
+    const nft = renderAntispoof(antispoof, last?.antispoof ?? null);
+    if (nft) await run(['nft', '-f', '-'], { input: nft, timeoutMs: TIMEOUT_MS });
     // What Nubo has in the kernel now: as the last apply left it, or read.
     const current = new Map<Ethertype, NuboIptablesState>();
     for (const family of fams) {
@@ -144,7 +146,7 @@ export function createFirewall(opts: { log: FirewallLog }): Firewall {
       tables.set(family, content);
     }
     await destroySets(setsBefore.filter((n) => !sets.has(n)));
-    return { nft, sets: new Map([...sets].map(([n, s]) => [n, s.members])), zones, tables };
+    return { antispoof, sets: new Map([...sets].map(([n, s]) => [n, s.members])), zones, tables };
   }
 
   return {
@@ -163,7 +165,7 @@ export function createFirewall(opts: { log: FirewallLog }): Firewall {
         const input = renderIptablesCleanup(await state(family));
         if (input) await restore(family, input);
       }
-      await run(['nft', '-f', '-'], { input: renderAntispoof([]), timeoutMs: TIMEOUT_MS });
+      await run(['nft', '-f', '-'], { input: renderAntispoof(new Map()), timeoutMs: TIMEOUT_MS });
       await destroySets(await ipsets());
       previous = new Map();
       log.debug({ table: ANTISPOOF_TABLE }, 'security groups removed from the host');
