@@ -1,7 +1,8 @@
 // Security groups in the agent: the host state's security part (protocol.ts HostSecurity) as
 // the firewall's PortFilter list — one per VM port bound to the host, on its tap, with the
-// rules of all its groups and each remote group resolved to its members' addresses — and the
-// sync step that loads it (firewall/iptables-driver.ts) only when it changed, or on a full sync.
+// rules of all its groups and each remote group resolved to its id and members' addresses —
+// and the sync step that loads it (firewall/iptables-driver.ts) only when it changed, or on a
+// full sync (which makes the firewall reload everything from the kernel's state: drift repaired).
 import type { Firewall, FilterRule, PortFilter } from './firewall/types.ts';
 import { portTap } from './names.ts';
 import type { HostSecurityRule, HostState } from './protocol.ts';

@@ -69,7 +69,7 @@ export function createFirewall(opts: { log: FirewallLog }): Firewall {
   const restore = (family: Ethertype, input: string) => run([TOOLS[family].restore, '--noflush'], { input, timeoutMs: TIMEOUT_MS });
   const ipsets = async () => parseIpsetNames((await run(['ipset', 'list', '-n'], { timeoutMs: TIMEOUT_MS })).stdout);
   const ipsetRestore = (input: string) => run(['ipset', 'restore', '-exist'], { input, timeoutMs: TIMEOUT_MS });
-  // One apply or clear at a time: each reads the current chains before it writes.
+  // One apply or clear at a time: each builds on what the one before left in the kernel.
   let queue: Promise<unknown> = Promise.resolve();
   const serial = <T>(fn: () => Promise<T>): Promise<T> => {
     const next = queue.then(fn, fn);
