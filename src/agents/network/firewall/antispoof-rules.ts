@@ -17,6 +17,7 @@
 // rules on these kernels (DESIGN.md).
 import { checkMac, familyOf, linkLocalOf } from './addresses.ts';
 import type { PortFilter } from './types.ts';
+import { sameLines } from './same-lines.ts';
 
 export const ANTISPOOF_TABLE = 'nubo_antispoof';
 
@@ -78,7 +79,6 @@ export function antispoofContent(ports: readonly PortFilter[]): AntispoofContent
 
 const chainBlock = (device: string, rules: readonly string[]) => [`\tchain ${chainOf(device)} {`, ...rules.map((r) => `\t\t${r}`), '\t}'];
 const element = (device: string) => `"${device}" : jump ${chainOf(device)}`;
-const sameLines = (a: readonly string[] | undefined, b: readonly string[]) => a !== undefined && a.length === b.length && a.every((x, i) => x === b[i]);
 
 /**
  * The `nft -f` script making the table `content`: with `previous` (what the last load put

@@ -8,6 +8,7 @@
 // sees the old members or the new ones, never a set missing a member that stays.
 import { familyOf, isAnyPrefix } from './addresses.ts';
 import type { Ethertype, PortFilter } from './types.ts';
+import { sameLines } from './same-lines.ts';
 
 /** Every set Nubo owns matches this (names are ≤ 31 characters: nubo4- + 23 hex digits, -t for the temporary one). */
 export const NUBO_SET = /^nubo[46]-[0-9a-f]{23}(-t)?$/;
@@ -43,7 +44,6 @@ export function wantedSets(ports: readonly PortFilter[], families: readonly Ethe
   return new Map([...sets].sort(([a], [b]) => (a < b ? -1 : 1)));
 }
 
-const sameMembers = (a: readonly string[] | undefined, b: readonly string[]) => a !== undefined && a.length === b.length && a.every((x, i) => x === b[i]);
 
 /**
  * `ipset restore -exist` input bringing each wanted set to its members: only the sets whose
@@ -53,7 +53,7 @@ const sameMembers = (a: readonly string[] | undefined, b: readonly string[]) => 
 export function renderIpsetUpdate(wanted: IpSets, previous: ReadonlyMap<string, readonly string[]> | null): string {
   const out: string[] = [];
   for (const [name, set] of wanted) {
-    if (previous !== null && sameMembers(previous.get(name), set.members)) continue;
+    if (previous !== null && sameLines(previous.get(name), set.members)) continue;
     const create = (n: string) => `create ${n} hash:net family ${set.family === 'IPv4' ? 'inet' : 'inet6'}`;
     const temp = tempName(name);
     // The temporary set may be left from an interrupted run: flushed, it starts empty.

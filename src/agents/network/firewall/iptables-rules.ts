@@ -31,6 +31,7 @@ import { networkBridge } from '../names.ts';
 import { familyOf, isAnyPrefix } from './addresses.ts';
 import { setName } from './ipset-rules.ts';
 import type { Ethertype, FilterRule, PortFilter } from './types.ts';
+import { sameLines } from './same-lines.ts';
 
 export const FORWARD_CHAIN = 'nubo-FORWARD';
 export const INPUT_CHAIN = 'nubo-INPUT';
@@ -227,7 +228,6 @@ export function loadedState(content: IptablesContent, zones: ReadonlyMap<string,
   return { raw: table('raw'), filter: table('filter'), zones: new Map(zones) };
 }
 
-const sameLines = (a: readonly string[] | undefined, b: readonly string[]) => a !== undefined && a.length === b.length && a.every((x, i) => x === b[i]);
 
 /**
  * `iptables-restore --noflush` input making Nubo's part of the raw and filter tables exactly
