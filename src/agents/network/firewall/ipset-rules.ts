@@ -44,7 +44,6 @@ export function wantedSets(ports: readonly PortFilter[], families: readonly Ethe
   return new Map([...sets].sort(([a], [b]) => (a < b ? -1 : 1)));
 }
 
-
 /**
  * `ipset restore -exist` input bringing each wanted set to its members: only the sets whose
  * members differ from `previous` (all of them when previous is null: first apply or full

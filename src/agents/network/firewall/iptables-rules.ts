@@ -228,7 +228,6 @@ export function loadedState(content: IptablesContent, zones: ReadonlyMap<string,
   return { raw: table('raw'), filter: table('filter'), zones: new Map(zones) };
 }
 
-
 /**
  * `iptables-restore --noflush` input making Nubo's part of the raw and filter tables exactly
  * `content`: declaring a chain flushes it, chains that are not wanted are flushed and deleted,
