@@ -180,6 +180,28 @@ describe('security groups on the host (iptables + nftables bridge table)', () =>
     await firewall.apply(ports, { full: true });
     assert.equal(await rules(), loaded, 'a full apply puts the chain back');
     assert.ok(await ping(a, b));
+
+    // Changes that do not fit the kernel (the bridge table was deleted behind the firewall's
+    // back) are loaded again whole, in the same apply.
+    await run(['nft', 'delete', 'table', 'bridge', 'nubo_antispoof']);
+    await firewall.apply(ports.slice(0, 2));
+    assert.match((await run(['nft', 'list', 'table', 'bridge', 'nubo_antispoof'])).stdout, new RegExp(`chain port-${a.tap} `), 'the table is back');
+    await firewall.apply(ports);
+
+    // A failed apply leaves the kernel in doubt: the next one reloads everything.
+    const group = randomUUID();
+    const grouped = [a, b, c].map((v) => port(v, [EGRESS_ALL, ICMP_IN, rule({ protocol: 'tcp', portMin: 22, portMax: 22, remoteGroupId: group, remoteIps: [a.ip] })]));
+    const blocker = `${setName(group, 'IPv4')}-t`;
+    await run(['ipset', 'create', blocker, 'hash:ip']); // the swap's temporary set, of another type: the set load fails
+    try {
+      await run(['iptables', '-F', chain]);
+      await assert.rejects(firewall.apply(grouped));
+    } finally {
+      await run(['ipset', 'destroy', blocker]);
+    }
+    await firewall.apply(grouped);
+    assert.match(await rules(), /-j nubo-sg-fallback/, 'the apply after a failure reloaded every chain');
+    assert.ok(await ssh(a, b), 'and the group\'s set');
   });
 
   it('a port with port security off is not filtered', async () => {

@@ -10,8 +10,9 @@
 // members, each chain's rules) and loads only the differences — only changed anti-spoofing
 // port chains, only changed sets swapped, only changed chains flushed and refilled, and no
 // run at all of a tool with nothing to change. The first
-// apply, a full one (the agent's full sync) and any apply after a failure read the kernel's
-// state (iptables-save, ipset list) and reload everything, repairing drift.
+// apply, a full one (the agent's full sync), any apply after a failure and an apply whose
+// changes fail to load read the kernel's state (iptables-save, ipset list) and reload
+// everything, repairing drift.
 // Bridged frames reach iptables only through br_netfilter with
 // net.bridge.bridge-nf-call-ip{,6}tables=1: checked on every apply, loaded and set when off,
 // and a clear error when that is impossible (nothing would be filtered).
@@ -155,7 +156,15 @@ export function createFirewall(opts: { log: FirewallLog }): Firewall {
       await ensureBridgeNetfilter(log);
       const last = o.full ? null : loaded;
       loaded = null; // until this load succeeds: after a failure the kernel's state is in doubt
-      loaded = await load(ports, last);
+      try {
+        loaded = await load(ports, last);
+      } catch (e) {
+        if (last === null) throw e;
+        // A change that does not fit the kernel (something else touched Nubo's chains, sets
+        // or table) is loaded again whole, from what the kernel holds.
+        log.warn({ err: e }, 'loading the security group changes failed; reloading everything');
+        loaded = await load(ports, null);
+      }
       await endRemovedFlows(ports, loaded.zones);
       log.debug({ ports: ports.length, filtered: ports.filter((p) => p.portSecurityEnabled).length, full: last === null }, 'security groups applied');
     }),
