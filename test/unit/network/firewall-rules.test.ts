@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { BadPortFilter, checkPortFilters, linkLocalOf } from '../../../src/agents/network/firewall/addresses.ts';
 import { antispoofContent, renderAntispoof } from '../../../src/agents/network/firewall/antispoof-rules.ts';
-import { emptyState, iptablesContent, loadedState, networkZones, parseNuboState, renderIptables, renderIptablesCleanup, ruleMatch } from '../../../src/agents/network/firewall/iptables-rules.ts';
+import { emptyState, iptablesContent, loadedState, networkZones, parseNuboState, renderIptables, renderIptablesCleanup, ruleEdits, ruleMatch } from '../../../src/agents/network/firewall/iptables-rules.ts';
 import { parseIpsetNames, renderIpsetDestroy, renderIpsetUpdate, setName, wantedSets } from '../../../src/agents/network/firewall/ipset-rules.ts';
 import type { FilterRule, PortFilter } from '../../../src/agents/network/firewall/types.ts';
 import { networkBridge, portTap } from '../../../src/agents/network/names.ts';
@@ -104,28 +104,41 @@ describe('security group iptables rules', () => {
     assert.deepEqual(ruleMatch(rule({ protocol: 'any' }), 'IPv4'), []);
   });
 
-  it('reloads only the chains whose rules changed, and deletes the chains of ports that went', () => {
+  it('loads only the changes: a few rule edits where that is shorter, whole chains otherwise, and deletes the chains of ports that went', () => {
     const zones = networkZones(FIXTURE, new Map());
     const before = iptablesContent(FIXTURE, 'IPv4', zones);
     const current = loadedState(before, zones);
     assert.equal(renderIptables(before, current, before), '', 'nothing changed: nothing to run');
-    // A new SSH rule on port A changes A's ingress chain only.
+    // A new SSH rule on port A is one rule inserted in A's ingress chain, before the fallback.
     const [b, a, c] = FIXTURE as [PortFilter, PortFilter, PortFilter];
     const ssh = [b, { ...a, rules: [...a.rules, rule({ protocol: 'tcp', portMin: 2222, portMax: 2222 })] }, c];
-    const text = renderIptables(iptablesContent(ssh, 'IPv4', zones), current, before);
-    assert.deepEqual(text.split('\n').filter((l) => l.startsWith('*') || l.startsWith(':')), ['*filter', ':nubo-i3f2a9c105b7 - [0:0]']);
-    assert.match(text, /^-A nubo-i3f2a9c105b7 -p tcp -m tcp --dport 2222 -j RETURN$/m);
-    assert.equal(text.split('\n').filter((l) => l.startsWith('-A')).length, before.filter.get('nubo-i3f2a9c105b7')?.length as number + 1, 'the whole chain is refilled');
+    const fallback = (before.filter.get('nubo-i3f2a9c105b7') as string[]).length;
+    assert.equal(renderIptables(iptablesContent(ssh, 'IPv4', zones), current, before),
+      `*filter\n-I nubo-i3f2a9c105b7 ${fallback} -p tcp -m tcp --dport 2222 -j RETURN\nCOMMIT\n`);
+    // Ingress rules all gone: A's many are a refill of its chain, B's one a deletion.
+    const all = FIXTURE.map((p) => ({ ...p, rules: p.rules.filter((r) => r.direction === 'egress') }));
+    const text = renderIptables(iptablesContent(all, 'IPv4', zones), current, before).split('\n');
+    assert.deepEqual(text.filter((l) => l.startsWith(':')), [':nubo-i3f2a9c105b7 - [0:0]']);
+    assert.deepEqual(text.filter((l) => l.startsWith('-D')), ['-D nubo-i8e4d2b701c9 -m set --match-set nubo4-d3fa017012344abc8def012 src -j RETURN']);
     // A member joining the remote group changes its set, no chain.
     const joined = FIXTURE.map((p) => ({ ...p, rules: p.rules.map((r) => (r.remoteGroupId ? { ...r, remoteIps: [...MEMBERS, '10.0.0.99'] } : r)) }));
     assert.equal(renderIptables(iptablesContent(joined, 'IPv4', zones), current, before), '');
-    // Port A goes: its chains are deleted, the chains that jumped to them refilled without it.
+    // Port A goes: its jumps are deleted from the shared chains, then its chains.
     const left = [b, c];
-    const gone = renderIptables(iptablesContent(left, 'IPv4', networkZones(left, zones)), current, before);
-    assert.deepEqual(gone.split('\n').filter((l) => l.startsWith('*') || l.startsWith(':') || l.startsWith('-X')), [
-      '*raw', ':nubo-PREROUTING - [0:0]', '*filter', ':nubo-FORWARD - [0:0]', ':nubo-INPUT - [0:0]', ':nubo-sg-chain - [0:0]',
-      ':nubo-i3f2a9c105b7 - [0:0]', ':nubo-o3f2a9c105b7 - [0:0]', '-X nubo-i3f2a9c105b7', '-X nubo-o3f2a9c105b7']);
-    assert.doesNotMatch(gone.split('\n').filter((l) => !l.startsWith(':') && !l.startsWith('-X')).join('\n'), /3f2a9c105b7/, 'no rule names the deleted chains');
+    const gone = renderIptables(iptablesContent(left, 'IPv4', networkZones(left, zones)), current, before).split('\n');
+    assert.deepEqual(gone.filter((l) => !l.startsWith('-D') && !l.startsWith('-A')), [
+      '*raw', ':nubo-PREROUTING - [0:0]', 'COMMIT', '*filter', ':nubo-INPUT - [0:0]', ':nubo-i3f2a9c105b7 - [0:0]', ':nubo-o3f2a9c105b7 - [0:0]',
+      '-X nubo-i3f2a9c105b7', '-X nubo-o3f2a9c105b7', 'COMMIT', ''], 'nubo-INPUT (one rule left) is refilled');
+    assert.deepEqual(gone.filter((l) => l.startsWith('-D')).map((l) => l.split(' ')[1]), ['nubo-FORWARD', 'nubo-FORWARD', 'nubo-sg-chain', 'nubo-sg-chain']);
+    assert.ok(gone.filter((l) => l.startsWith('-D')).every((l) => l.includes('tap3f2a9c105b7')), 'only port A\'s rules');
+  });
+
+  it('edits a chain rule by rule only when the rules that stay keep their order', () => {
+    const chain = (...names: string[]) => names.map((n) => `-A nubo-x -j ${n}`);
+    assert.deepEqual(ruleEdits('nubo-x', chain('a', 'b', 'c', 'z'), chain('a', 'c', 'd', 'z')), ['-D nubo-x -j b', '-I nubo-x 3 -j d']);
+    assert.equal(ruleEdits('nubo-x', chain('a', 'b', 'z'), chain('b', 'a', 'z')), null, 'reordered: refilled');
+    assert.equal(ruleEdits('nubo-x', chain('a', 'z'), chain('b', 'z')), null, 'as many edits as rules: refilled');
+    assert.equal(ruleEdits('nubo-x', chain('a', 'a', 'b', 'z'), chain('a', 'b', 'c', 'z')), null, 'repeated rules: refilled');
   });
 
   it('reads the Nubo part of iptables-save and removes stale chains and duplicate jumps', () => {

@@ -24,9 +24,10 @@
 // ipset; a member joining or leaving changes the set and no chain. The port itself is in its
 // group's set: its own traffic to itself never crosses the bridge.
 // Incremental loads: the rendered content is kept per chain (IptablesContent) and, given what
-// the last apply loaded, only chains whose rules changed are declared (so flushed) and
-// refilled; chains that went are deleted. Every chain that jumps to a port's chain lists the
-// port, so it changes whenever a port comes or goes and a stale chain is never still named.
+// the last apply loaded, only chains whose rules changed are touched — a few rules deleted or
+// inserted where that is shorter (ruleEdits), else declared (so flushed) and refilled; chains
+// that went are deleted. Every chain that jumps to a port's chain lists the port, so it
+// changes whenever a port comes or goes and a stale chain is never still named.
 import { networkBridge } from '../names.ts';
 import { familyOf, isAnyPrefix } from './addresses.ts';
 import { setName } from './ipset-rules.ts';
@@ -240,13 +241,43 @@ export function renderIptables(content: IptablesContent, current: NuboIptablesSt
   return out.length === 0 ? '' : [...out, ''].join('\n');
 }
 
-/** One table's part: changed and stale chains declared (so flushed), their rules, stale chains deleted, jumps fixed; [] when none. */
+/**
+ * A loaded chain brought to `wanted` by deleting and inserting single rules (`-D`, `-I <n>`),
+ * when that is fewer lines than refilling it: a port that comes or goes is two rules in
+ * nubo-FORWARD and nubo-sg-chain and one in nubo-INPUT, which hold two per port. Null when
+ * refilling is as cheap, or the rules that stay are not in the same order.
+ */
+export function ruleEdits(chain: string, loaded: readonly string[], wanted: readonly string[]): string[] | null {
+  const [had, want] = [new Set(loaded), new Set(wanted)];
+  if (had.size !== loaded.length || want.size !== wanted.length) return null; // -D takes the first equal rule
+  const stay = loaded.filter((l) => want.has(l));
+  if (!sameLines(stay, wanted.filter((l) => had.has(l)))) return null;
+  const spec = (line: string) => line.slice(`-A ${chain} `.length);
+  // Inserted in order, each at its final place: the rules before it are in place by then.
+  const edits = [...loaded.filter((l) => !want.has(l)).map((l) => `-D ${chain} ${spec(l)}`),
+    ...wanted.flatMap((l, i) => (had.has(l) ? [] : [`-I ${chain} ${i + 1} ${spec(l)}`]))];
+  return edits.length < wanted.length ? edits : null;
+}
+
+/**
+ * One table's part: chains to refill (new, or changed beyond a few rule edits) and stale
+ * chains declared (so flushed), the refills, the rule edits of the other changed chains,
+ * stale chains deleted, jumps fixed; [] when there is nothing to do.
+ */
 function table(name: Table, content: TableContent, current: NuboTableState, previous: TableContent | null): string[] {
-  const changed = [...content].filter(([chain, lines]) => previous === null || !sameLines(previous.get(chain), lines));
+  const refill: [string, string[]][] = [];
+  const edits: string[] = [];
+  for (const [chain, lines] of content) {
+    const loaded = previous === null ? undefined : previous.get(chain);
+    if (previous !== null && sameLines(loaded, lines)) continue;
+    const edit = loaded === undefined ? null : ruleEdits(chain, loaded, lines);
+    if (edit === null) refill.push([chain, lines]);
+    else edits.push(...edit);
+  }
   const stale = current.chains.filter((c) => !content.has(c));
   const jumps = jumpLines(name, current, 1);
-  if (changed.length + stale.length + jumps.length === 0) return [];
-  return [`*${name}`, ...[...changed.map(([c]) => c), ...stale].map((c) => `:${c} - [0:0]`), ...changed.flatMap(([, lines]) => lines),
+  if (refill.length + edits.length + stale.length + jumps.length === 0) return [];
+  return [`*${name}`, ...[...refill.map(([c]) => c), ...stale].map((c) => `:${c} - [0:0]`), ...refill.flatMap(([, lines]) => lines), ...edits,
     ...stale.map((c) => `-X ${c}`), ...jumps, 'COMMIT'];
 }
 
