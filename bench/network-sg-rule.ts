@@ -8,7 +8,9 @@
 // rule in a port's ingress chain, and until it is gone again: the API write, the change
 // fanout, the agent's debounce and host-state call and its firewall apply.
 // Baseline in the same run, after each round: a direct createFirewall().apply() of the same
-// filter set (the kernel load alone: nft -f, iptables-restore, ip6tables-restore).
+// filter set, all of it (a full apply: iptables-save, ipset list, then nft -f, ipset restore,
+// iptables-restore, ip6tables-restore of the whole state — what every apply did before
+// incremental loads).
 // Nothing is sent to any address; the server's stop tears the agent down, removing every chain — so not
 // on a host whose network agent is running.
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -65,7 +67,7 @@ try {
     // The same filters straight into the kernel (the agent is idle now: it applied this state).
     const filters = portFilters(await s.cloud.bus.call<HostState>(NETWORK_AGENT_TOPIC, 'hostState', { host }));
     const t3 = now();
-    await direct.apply(filters);
+    await direct.apply(filters, { full: true });
     const t4 = now();
     const t5 = now();
     await neutron('DELETE', `/security-group-rules/${rule.id}`);

@@ -14,7 +14,7 @@ export type FirewallUnderTest = {
   filteredDevices: () => Promise<string[]>;
 };
 
-const egressAll: FilterRule = { direction: 'egress', ethertype: 'IPv4', protocol: null, portMin: null, portMax: null, remoteIpPrefix: null, remoteIps: null };
+const egressAll: FilterRule = { direction: 'egress', ethertype: 'IPv4', protocol: null, portMin: null, portMax: null, remoteIpPrefix: null, remoteGroupId: null, remoteIps: null };
 
 export function contractPort(n: number, portSecurityEnabled = true): PortFilter {
   const portId = randomUUID();

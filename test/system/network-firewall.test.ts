@@ -2,10 +2,10 @@
 // "VMs" (namespaces nubo-tfa…-tfe; nubo-tfs holds a DHCP server), each behind a veth whose root end is named like a port's
 // tap; the second network reuses the first's addresses. Proves the rules filter for real (ping
 // and `busybox nc` that pass or are blocked), that a new rule works as soon as apply returns
-// without touching the VMs, remote group rules, the anti-spoofing table (a foreign source
+// without touching the VMs, remote group rules (their ipsets, members joining and leaving), the anti-spoofing table (a foreign source
 // address or MAC is dropped, an allowed address pair passes), conntrack zones per network,
 // the deletion of a removed rule's conntrack entries and DHCP (busybox udhcpd/udhcpc). Then the shared firewall contract on the host, and clear()
-// leaves nothing of Nubo's in iptables-save or nft's ruleset. Needs root.
+// leaves nothing of Nubo's in iptables-save, nft's ruleset or ipset's sets. Needs root.
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -13,6 +13,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { createFirewall } from '../../src/agents/network/firewall/iptables-driver.ts';
+import { portChain } from '../../src/agents/network/firewall/iptables-rules.ts';
+import { setName } from '../../src/agents/network/firewall/ipset-rules.ts';
 import type { FilterRule, PortFilter } from '../../src/agents/network/firewall/types.ts';
 import { networkBridge, portTap } from '../../src/agents/network/names.ts';
 import { createLogger } from '../../src/core/logger.ts';
@@ -21,7 +23,7 @@ import { run, spawnDetached } from '../../src/host/run.ts';
 import { firewallContract } from '../support/firewall-contract.ts';
 import { firewallLeftovers } from '../support/firewall-leftovers.ts';
 
-const rule = (over: Partial<FilterRule>): FilterRule => ({ direction: 'ingress', ethertype: 'IPv4', protocol: null, portMin: null, portMax: null, remoteIpPrefix: null, remoteIps: null, ...over });
+const rule = (over: Partial<FilterRule>): FilterRule => ({ direction: 'ingress', ethertype: 'IPv4', protocol: null, portMin: null, portMax: null, remoteIpPrefix: null, remoteGroupId: null, remoteIps: null, ...over });
 const EGRESS_ALL = rule({ direction: 'egress' });
 const ICMP_IN = rule({ protocol: 'icmp' });
 const SSH_IN = rule({ protocol: 'tcp', portMin: 22, portMax: 22 });
@@ -107,12 +109,24 @@ describe('security groups on the host (iptables + nftables bridge table)', () =>
     assert.equal(await ssh(a, b), false);
   });
 
-  it('a remote-group rule lets in only the group members', async () => {
-    const fromGroup = rule({ protocol: 'tcp', portMin: 22, portMax: 22, remoteIps: [a.ip, b.ip] });
-    await firewall.apply([port(a, [EGRESS_ALL]), port(b, [EGRESS_ALL, ICMP_IN, fromGroup]), port(c, [EGRESS_ALL])]);
+  it('a remote-group rule lets in only the group members, as they join and leave (its ipset)', async () => {
+    const group = randomUUID();
+    const fromGroup = (members: Vm[]) => rule({ protocol: 'tcp', portMin: 22, portMax: 22, remoteGroupId: group, remoteIps: members.map((v) => v.ip) });
+    const ports = (members: Vm[]) => [port(a, [EGRESS_ALL]), port(b, [EGRESS_ALL, ICMP_IN, fromGroup(members)]), port(c, [EGRESS_ALL])];
+    await firewall.apply(ports([a, b]));
     assert.ok(await ssh(a, b), 'A is a member: allowed');
     assert.ok(await ping(c, b), 'C reaches B at all');
     assert.equal(await ssh(c, b), false, 'C is not a member: blocked');
+    const set = setName(group, 'IPv4');
+    assert.match((await run(['iptables', '-S', portChain('i', b.tap)])).stdout, new RegExp(`--match-set ${set} src`), 'one rule names the group\'s set');
+    await firewall.apply(ports([a, b, c]));
+    assert.ok(await ssh(c, b), 'C joined the group: allowed as soon as apply returns');
+    assert.match((await run(['ipset', 'list', set])).stdout, new RegExp(`^${c.ip.replaceAll('.', '\\.')}$`, 'm'), 'by the set, which holds C now');
+    await firewall.apply(ports([b, c]));
+    assert.equal(await ssh(a, b), false, 'A left the group: blocked');
+    assert.ok(await ssh(c, b), 'C, which stayed, still passes');
+    await firewall.apply([port(a, [EGRESS_ALL]), port(b, [EGRESS_ALL]), port(c, [EGRESS_ALL])]);
+    assert.equal((await run(['ipset', 'list', '-n'])).stdout.split('\n').includes(set), false, 'a set no rule names is destroyed');
   });
 
   it('drops a spoofed source address or MAC in the bridge table; an allowed address pair passes', async () => {
@@ -149,6 +163,45 @@ describe('security groups on the host (iptables + nftables bridge table)', () =>
     assert.equal(await ping6('2001:db8:99::50'), false, 'an IPv6 source that is not the port\'s is dropped');
     await firewall.apply(ports([]));
     assert.equal(await ping6(a6.ip), false, 'no ICMPv6 ingress rule: the echo is blocked');
+    const group = randomUUID();
+    await firewall.apply(ports([rule({ ethertype: 'IPv6', protocol: 'icmp', remoteGroupId: group, remoteIps: [a.ip, a6.ip] })]));
+    assert.ok(await ping6(a6.ip), 'ICMPv6 from a member of a remote group (its IPv6 set) passes');
+  });
+
+  it('loads only what changed; a full apply reloads everything from the kernel\'s state (drift repaired)', async () => {
+    const ports = [a, b, c].map((v) => port(v, [EGRESS_ALL, ICMP_IN]));
+    await firewall.apply(ports);
+    const chain = portChain('i', b.tap);
+    const rules = async () => (await run(['iptables', '-S', chain])).stdout;
+    const loaded = await rules();
+    await run(['iptables', '-F', chain]); // drift: someone flushed B's ingress chain
+    await firewall.apply(ports);
+    assert.equal((await rules()).trim(), `-N ${chain}`, 'nothing changed in the state: nothing was reloaded');
+    await firewall.apply(ports, { full: true });
+    assert.equal(await rules(), loaded, 'a full apply puts the chain back');
+    assert.ok(await ping(a, b));
+
+    // Changes that do not fit the kernel (the bridge table was deleted behind the firewall's
+    // back) are loaded again whole, in the same apply.
+    await run(['nft', 'delete', 'table', 'bridge', 'nubo_antispoof']);
+    await firewall.apply(ports.slice(0, 2));
+    assert.match((await run(['nft', 'list', 'table', 'bridge', 'nubo_antispoof'])).stdout, new RegExp(`chain port-${a.tap} `), 'the table is back');
+    await firewall.apply(ports);
+
+    // A failed apply leaves the kernel in doubt: the next one reloads everything.
+    const group = randomUUID();
+    const grouped = [a, b, c].map((v) => port(v, [EGRESS_ALL, ICMP_IN, rule({ protocol: 'tcp', portMin: 22, portMax: 22, remoteGroupId: group, remoteIps: [a.ip] })]));
+    const blocker = `${setName(group, 'IPv4')}-t`;
+    await run(['ipset', 'create', blocker, 'hash:ip']); // the swap's temporary set, of another type: the set load fails
+    try {
+      await run(['iptables', '-F', chain]);
+      await assert.rejects(firewall.apply(grouped));
+    } finally {
+      await run(['ipset', 'destroy', blocker]);
+    }
+    await firewall.apply(grouped);
+    assert.match(await rules(), /-j nubo-sg-fallback/, 'the apply after a failure reloaded every chain');
+    assert.ok(await ssh(a, b), 'and the group\'s set');
   });
 
   it('a port with port security off is not filtered', async () => {
@@ -216,8 +269,10 @@ describe('security groups on the host (iptables + nftables bridge table)', () =>
     }));
   });
 
-  it('clear() removes every Nubo chain, jump and table', async () => {
-    await firewall.apply([a, b, c].map((v) => port(v, [EGRESS_ALL, ICMP_IN])));
+  it('clear() removes every Nubo chain, jump, table and set', async () => {
+    const fromGroup = rule({ remoteGroupId: randomUUID(), remoteIps: [a.ip, b.ip, c.ip] });
+    await firewall.apply([a, b, c].map((v) => port(v, [EGRESS_ALL, ICMP_IN, fromGroup])));
+    assert.ok((await firewallLeftovers()).some((l) => l.startsWith('nubo4-')), 'the group\'s set is there');
     assert.ok((await firewallLeftovers()).length > 0);
     await firewall.clear();
     assert.deepEqual(await firewallLeftovers(), []);

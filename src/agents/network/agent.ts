@@ -62,7 +62,7 @@ async function preflight(): Promise<void> {
   await run(['ip', '-V'], { timeoutMs: 10_000 });
   await run(['dnsmasq', '--version'], { timeoutMs: 10_000 });
   // Security groups (firewall/): without these no port could be filtered, so none would be wired.
-  for (const tool of ['iptables-restore', 'ip6tables-restore', 'nft', 'conntrack']) await run([tool, '--version'], { timeoutMs: 10_000 });
+  for (const tool of ['iptables-restore', 'ip6tables-restore', 'nft', 'conntrack', 'ipset']) await run([tool, '--version'], { timeoutMs: 10_000 });
 }
 
 export async function startNetworkAgent(opts: NetworkAgentOptions): Promise<NetworkAgent> {

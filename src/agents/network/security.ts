@@ -1,7 +1,8 @@
 // Security groups in the agent: the host state's security part (protocol.ts HostSecurity) as
 // the firewall's PortFilter list — one per VM port bound to the host, on its tap, with the
-// rules of all its groups and each remote group resolved to its members' addresses — and the
-// sync step that loads it (firewall/iptables-driver.ts) only when it changed, or on a full sync.
+// rules of all its groups and each remote group resolved to its id and members' addresses —
+// and the sync step that loads it (firewall/iptables-driver.ts) only when it changed, or on a
+// full sync (which makes the firewall reload everything from the kernel's state: drift repaired).
 import type { Firewall, FilterRule, PortFilter } from './firewall/types.ts';
 import { portTap } from './names.ts';
 import type { HostSecurityRule, HostState } from './protocol.ts';
@@ -9,6 +10,7 @@ import type { HostSecurityRule, HostState } from './protocol.ts';
 const filterRule = (r: HostSecurityRule, members: ReadonlyMap<string, string[]>): FilterRule => ({
   direction: r.direction, ethertype: r.ethertype, protocol: r.protocol, portMin: r.portRangeMin, portMax: r.portRangeMax,
   remoteIpPrefix: r.remoteIpPrefix,
+  remoteGroupId: r.remoteGroupId,
   // A group without members (or gone meanwhile) matches nobody.
   remoteIps: r.remoteGroupId === null ? null : (members.get(r.remoteGroupId) ?? []),
 });
@@ -52,6 +54,6 @@ export async function enforceSecurityGroups(state: HostState, o: SecurityOptions
   if (!o.full && wanted === o.last.applied) return;
   o.last.applied = null;
   if (filters.length === 0) await o.firewall.clear();
-  else await o.firewall.apply(filters);
+  else await o.firewall.apply(filters, { full: o.full });
   o.last.applied = wanted;
 }

@@ -13,7 +13,7 @@ import { enforceSecurityGroups, portFilters } from '../../../src/agents/network/
 
 const NET = '5e0c0b6a-1111-4c8e-9f00-000000000001';
 const [A, B, DHCP] = ['0a0a0a0a-aaaa-4aaa-8aaa-00000000000a', '0b0b0b0b-bbbb-4bbb-8bbb-00000000000b', '0d0d0d0d-dddd-4ddd-8ddd-00000000000d'];
-const [DEFAULT, WEB] = ['9d000000-0000-4000-8000-000000000001', '9e000000-0000-4000-8000-000000000002'];
+const [DEFAULT, WEB, GONE] = ['9d000000-0000-4000-8000-000000000001', '9e000000-0000-4000-8000-000000000002', '9f000000-0000-4000-8000-000000000003'];
 
 const port = (id: string, mac: string, ips: string[], owner = 'compute:nova'): HostPort => ({
   id, networkId: NET, macAddress: mac, fixedIps: ips.map((ipAddress) => ({ subnetId: 'sub', ipAddress })), deviceOwner: owner, adminStateUp: true, status: 'ACTIVE', hostId: 'h1',
@@ -33,7 +33,7 @@ function state(over: Partial<HostState['security']> = {}): HostState {
       ],
       groups: [
         { id: DEFAULT, rules: [rule({ direction: 'egress' }), rule({ remoteGroupId: DEFAULT })] },
-        { id: WEB, rules: [rule({ protocol: 'tcp', portRangeMin: 80, portRangeMax: 443, remoteIpPrefix: '192.0.2.0/24' }), rule({ protocol: 'icmp', portRangeMin: 8, remoteGroupId: 'gone' })] },
+        { id: WEB, rules: [rule({ protocol: 'tcp', portRangeMin: 80, portRangeMax: 443, remoteIpPrefix: '192.0.2.0/24' }), rule({ protocol: 'icmp', portRangeMin: 8, remoteGroupId: GONE })] },
       ],
       remoteGroups: [{ id: DEFAULT, addresses: ['10.0.0.10', '10.0.0.12'] }],
       ...over,
@@ -49,11 +49,11 @@ describe('network agent: security groups as port filters', () => {
         portId: A, networkId: NET, device: portTap(A), mac: 'fa:16:3e:00:00:0a', ips: ['10.0.0.10'],
         allowedAddressPairs: [{ ip: '10.0.0.200/32', mac: 'fa:16:3e:00:00:aa' }], portSecurityEnabled: true,
         rules: [
-          { direction: 'egress', ethertype: 'IPv4', protocol: null, portMin: null, portMax: null, remoteIpPrefix: null, remoteIps: null },
-          { direction: 'ingress', ethertype: 'IPv4', protocol: null, portMin: null, portMax: null, remoteIpPrefix: null, remoteIps: ['10.0.0.10', '10.0.0.12'] },
-          { direction: 'ingress', ethertype: 'IPv4', protocol: 'tcp', portMin: 80, portMax: 443, remoteIpPrefix: '192.0.2.0/24', remoteIps: null },
+          { direction: 'egress', ethertype: 'IPv4', protocol: null, portMin: null, portMax: null, remoteIpPrefix: null, remoteGroupId: null, remoteIps: null },
+          { direction: 'ingress', ethertype: 'IPv4', protocol: null, portMin: null, portMax: null, remoteIpPrefix: null, remoteGroupId: DEFAULT, remoteIps: ['10.0.0.10', '10.0.0.12'] },
+          { direction: 'ingress', ethertype: 'IPv4', protocol: 'tcp', portMin: 80, portMax: 443, remoteIpPrefix: '192.0.2.0/24', remoteGroupId: null, remoteIps: null },
           // A remote group the state has no members for matches nobody (not everybody).
-          { direction: 'ingress', ethertype: 'IPv4', protocol: 'icmp', portMin: 8, portMax: null, remoteIpPrefix: null, remoteIps: [] },
+          { direction: 'ingress', ethertype: 'IPv4', protocol: 'icmp', portMin: 8, portMax: null, remoteIpPrefix: null, remoteGroupId: GONE, remoteIps: [] },
         ],
       },
       { portId: B, networkId: NET, device: portTap(B), mac: 'fa:16:3e:00:00:0b', ips: ['10.0.0.11', 'fd00::11'], allowedAddressPairs: [], portSecurityEnabled: false, rules: [] },
@@ -77,8 +77,10 @@ describe('network agent: loading the filters', () => {
     assert.ok(firewall.filtered(portTap(A)));
     await enforceSecurityGroups(state(), { firewall, last, full: false });
     assert.equal(firewall.applied, 1, 'nothing changed: no apply');
+    assert.equal(firewall.lastFull, false, 'a change only: the firewall may load just the differences');
     await enforceSecurityGroups(state(), { firewall, last, full: true });
     assert.equal(firewall.applied, 2, 'a full sync applies anyway (drift is repaired)');
+    assert.equal(firewall.lastFull, true, 'and makes the firewall reload everything');
 
     const more = state({ remoteGroups: [{ id: DEFAULT, addresses: ['10.0.0.10', '10.0.0.12', '10.0.0.13'] }] });
     await enforceSecurityGroups(more, { firewall, last, full: false });

@@ -6,7 +6,7 @@ import { describe, it } from 'node:test';
 import { deletionArgv, flowMatches, parseConntrackList, removedFlows, type ConntrackEntry } from '../../../src/agents/network/firewall/conntrack.ts';
 import type { FilterRule, PortFilter } from '../../../src/agents/network/firewall/types.ts';
 
-const rule = (over: Partial<FilterRule>): FilterRule => ({ direction: 'ingress', ethertype: 'IPv4', protocol: null, portMin: null, portMax: null, remoteIpPrefix: null, remoteIps: null, ...over });
+const rule = (over: Partial<FilterRule>): FilterRule => ({ direction: 'ingress', ethertype: 'IPv4', protocol: null, portMin: null, portMax: null, remoteIpPrefix: null, remoteGroupId: null, remoteIps: null, ...over });
 const port = (rules: FilterRule[], over: Partial<PortFilter> = {}): PortFilter => ({
   portId: 'p1', networkId: 'n1', device: 'tap0123456789a', mac: 'fa:16:3e:00:00:01', ips: ['10.0.0.5', '2001:db8::5'], allowedAddressPairs: [], portSecurityEnabled: true, rules, ...over,
 });

@@ -1,5 +1,6 @@
-// Golden tests of the security group renderers: the iptables-restore input (IPv4 and IPv6)
-// and the nft anti-spoofing script for a fixed set of ports, plus the cases that change them.
+// Golden tests of the security group renderers: the iptables-restore input (IPv4 and IPv6),
+// the ipset restore input of remote groups and the nft anti-spoofing script for a fixed set of
+// ports, plus the cases that change them and the incremental loads (only changed chains and sets).
 // The expected text is in test/golden/network/; NUBO_UPDATE_GOLDEN=1 rewrites it after a
 // deliberate change (then read the diff).
 import assert from 'node:assert/strict';
@@ -7,8 +8,9 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { BadPortFilter, checkPortFilters, linkLocalOf } from '../../../src/agents/network/firewall/addresses.ts';
-import { renderAntispoof } from '../../../src/agents/network/firewall/antispoof-rules.ts';
-import { emptyState, networkZones, parseNuboState, renderIptables, renderIptablesCleanup, ruleMatches } from '../../../src/agents/network/firewall/iptables-rules.ts';
+import { antispoofContent, renderAntispoof } from '../../../src/agents/network/firewall/antispoof-rules.ts';
+import { emptyState, iptablesContent, loadedState, networkZones, parseNuboState, renderIptables, renderIptablesCleanup, ruleEdits, ruleMatch } from '../../../src/agents/network/firewall/iptables-rules.ts';
+import { parseIpsetNames, renderIpsetDestroy, renderIpsetUpdate, setName, wantedSets } from '../../../src/agents/network/firewall/ipset-rules.ts';
 import type { FilterRule, PortFilter } from '../../../src/agents/network/firewall/types.ts';
 import { networkBridge, portTap } from '../../../src/agents/network/names.ts';
 
@@ -19,12 +21,14 @@ function golden(name: string, actual: string): void {
   assert.equal(actual, readFileSync(file, 'utf8'), `${name} differs from the golden file`);
 }
 
-const rule = (over: Partial<FilterRule>): FilterRule => ({ direction: 'ingress', ethertype: 'IPv4', protocol: null, portMin: null, portMax: null, remoteIpPrefix: null, remoteIps: null, ...over });
+const rule = (over: Partial<FilterRule>): FilterRule => ({ direction: 'ingress', ethertype: 'IPv4', protocol: null, portMin: null, portMax: null, remoteIpPrefix: null, remoteGroupId: null, remoteIps: null, ...over });
 const A = '3f2a9c10-5b7e-4d1a-9c3e-0a1b2c3d4e5f';
 const B = '8e4d2b70-1c9f-4e3a-8b6d-5f4e3d2c1b0a';
 const C = 'c0ffee00-aaaa-4bbb-8ccc-dddddddddddd';
 const NET1 = '11111111-2222-4333-8444-555555555555';
 const NET2 = '99999999-8888-4777-8666-555555555555';
+const GROUP = 'd3fa0170-1234-4abc-8def-0123456789ab';
+const MEMBERS = ['10.0.0.10', '10.0.0.11', '2001:db8::a', '2001:db8::b'];
 
 /** A default-group port with SSH from a prefix, a remote-group rule, ICMP type/code and a port range. */
 export const FIXTURE: PortFilter[] = [
@@ -33,8 +37,8 @@ export const FIXTURE: PortFilter[] = [
     rules: [
       rule({ direction: 'egress' }),
       rule({ direction: 'egress', ethertype: 'IPv6' }),
-      rule({ remoteIps: ['10.0.0.10', '10.0.0.11', '2001:db8::a'] }),
-      rule({ ethertype: 'IPv6', remoteIps: ['10.0.0.10', '2001:db8::a', '2001:db8::b'] }),
+      rule({ remoteGroupId: GROUP, remoteIps: MEMBERS }),
+      rule({ ethertype: 'IPv6', remoteGroupId: GROUP, remoteIps: MEMBERS }),
     ],
   },
   {
@@ -56,7 +60,8 @@ export const FIXTURE: PortFilter[] = [
 ];
 
 describe('security group iptables rules', () => {
-  const render = (ports: readonly PortFilter[], family: 'IPv4' | 'IPv6' = 'IPv4', current = emptyState()) => renderIptables(ports, family, current, networkZones(ports, current.zones));
+  const render = (ports: readonly PortFilter[], family: 'IPv4' | 'IPv6' = 'IPv4', current = emptyState()) =>
+    renderIptables(iptablesContent(ports, family, networkZones(ports, current.zones)), current, null);
 
   it('renders Nubo\'s raw and filter tables for a fresh host (IPv4 and IPv6 golden files)', () => {
     golden('firewall-ipv4.rules', render(FIXTURE, 'IPv4'));
@@ -85,15 +90,55 @@ describe('security group iptables rules', () => {
     for (const chain of text.split('\n').filter((l) => l.startsWith(':')).map((l) => l.slice(1).split(' ')[0] as string)) assert.ok(chain.length <= 28, chain);
   });
 
-  it('expands a remote group to its members of the rule family, leaving out the port itself', () => {
-    const members = rule({ remoteIps: ['10.0.0.10', '10.0.0.11', '2001:db8::a'], protocol: 'tcp', portMin: 80, portMax: 81 });
-    assert.deepEqual(ruleMatches(members, 'IPv4', ['10.0.0.11']), [['-s', '10.0.0.10', '-p', 'tcp', '-m', 'tcp', '--dport', '80:81']]);
-    assert.deepEqual(ruleMatches({ ...members, remoteIps: [] }, 'IPv4', []), [], 'an empty group matches nothing');
-    assert.deepEqual(ruleMatches(rule({ direction: 'egress', remoteIpPrefix: '10.1.0.0/16' }), 'IPv4', []), [['-d', '10.1.0.0/16']]);
-    assert.deepEqual(ruleMatches(rule({ protocol: '6', portMin: 22, portMax: 22 }), 'IPv4', []), [['-p', 'tcp', '-m', 'tcp', '--dport', '22']]);
-    assert.deepEqual(ruleMatches(rule({ protocol: 'ipv6-icmp' }), 'IPv4', []), [], 'an IPv6-only protocol never reaches iptables');
-    assert.deepEqual(ruleMatches(rule({ protocol: 'vrrp' }), 'IPv4', []), [['-p', '112']], 'names iptables may not know go as numbers');
-    assert.deepEqual(ruleMatches(rule({ protocol: 'any' }), 'IPv4', []), [[]]);
+  it('matches a remote group by its set of the rule family, prefixes by address, and leaves out rules that cannot apply', () => {
+    const members = rule({ remoteGroupId: GROUP, remoteIps: MEMBERS, protocol: 'tcp', portMin: 80, portMax: 81 });
+    assert.deepEqual(ruleMatch(members, 'IPv4'), ['-m', 'set', '--match-set', 'nubo4-d3fa017012344abc8def012', 'src', '-p', 'tcp', '-m', 'tcp', '--dport', '80:81']);
+    assert.deepEqual(ruleMatch({ ...members, ethertype: 'IPv6', direction: 'egress' }, 'IPv6')?.slice(0, 5), ['-m', 'set', '--match-set', 'nubo6-d3fa017012344abc8def012', 'dst']);
+    assert.deepEqual(ruleMatch({ ...members, remoteIps: [] }, 'IPv4')?.slice(0, 4), ['-m', 'set', '--match-set', 'nubo4-d3fa017012344abc8def012'],
+      'an empty group still has its rule: a member that joins changes the set only');
+    assert.deepEqual(ruleMatch(rule({ direction: 'egress', remoteIpPrefix: '10.1.0.0/16' }), 'IPv4'), ['-d', '10.1.0.0/16']);
+    assert.deepEqual(ruleMatch(rule({ protocol: '6', portMin: 22, portMax: 22 }), 'IPv4'), ['-p', 'tcp', '-m', 'tcp', '--dport', '22']);
+    assert.equal(ruleMatch(rule({ protocol: 'ipv6-icmp' }), 'IPv4'), null, 'an IPv6-only protocol never reaches iptables');
+    assert.equal(ruleMatch(rule({ remoteIpPrefix: '2001:db8::/64' }), 'IPv4'), null);
+    assert.deepEqual(ruleMatch(rule({ protocol: 'vrrp' }), 'IPv4'), ['-p', '112'], 'names iptables may not know go as numbers');
+    assert.deepEqual(ruleMatch(rule({ protocol: 'any' }), 'IPv4'), []);
+  });
+
+  it('loads only the changes: a few rule edits where that is shorter, whole chains otherwise, and deletes the chains of ports that went', () => {
+    const zones = networkZones(FIXTURE, new Map());
+    const before = iptablesContent(FIXTURE, 'IPv4', zones);
+    const current = loadedState(before, zones);
+    assert.equal(renderIptables(before, current, before), '', 'nothing changed: nothing to run');
+    // A new SSH rule on port A is one rule inserted in A's ingress chain, before the fallback.
+    const [b, a, c] = FIXTURE as [PortFilter, PortFilter, PortFilter];
+    const ssh = [b, { ...a, rules: [...a.rules, rule({ protocol: 'tcp', portMin: 2222, portMax: 2222 })] }, c];
+    const fallback = (before.filter.get('nubo-i3f2a9c105b7') as string[]).length;
+    assert.equal(renderIptables(iptablesContent(ssh, 'IPv4', zones), current, before),
+      `*filter\n-I nubo-i3f2a9c105b7 ${fallback} -p tcp -m tcp --dport 2222 -j RETURN\nCOMMIT\n`);
+    // Ingress rules all gone: A's many are a refill of its chain, B's one a deletion.
+    const all = FIXTURE.map((p) => ({ ...p, rules: p.rules.filter((r) => r.direction === 'egress') }));
+    const text = renderIptables(iptablesContent(all, 'IPv4', zones), current, before).split('\n');
+    assert.deepEqual(text.filter((l) => l.startsWith(':')), [':nubo-i3f2a9c105b7 - [0:0]']);
+    assert.deepEqual(text.filter((l) => l.startsWith('-D')), ['-D nubo-i8e4d2b701c9 -m set --match-set nubo4-d3fa017012344abc8def012 src -j RETURN']);
+    // A member joining the remote group changes its set, no chain.
+    const joined = FIXTURE.map((p) => ({ ...p, rules: p.rules.map((r) => (r.remoteGroupId ? { ...r, remoteIps: [...MEMBERS, '10.0.0.99'] } : r)) }));
+    assert.equal(renderIptables(iptablesContent(joined, 'IPv4', zones), current, before), '');
+    // Port A goes: its jumps are deleted from the shared chains, then its chains.
+    const left = [b, c];
+    const gone = renderIptables(iptablesContent(left, 'IPv4', networkZones(left, zones)), current, before).split('\n');
+    assert.deepEqual(gone.filter((l) => !l.startsWith('-D') && !l.startsWith('-A')), [
+      '*raw', ':nubo-PREROUTING - [0:0]', 'COMMIT', '*filter', ':nubo-INPUT - [0:0]', ':nubo-i3f2a9c105b7 - [0:0]', ':nubo-o3f2a9c105b7 - [0:0]',
+      '-X nubo-i3f2a9c105b7', '-X nubo-o3f2a9c105b7', 'COMMIT', ''], 'nubo-INPUT (one rule left) is refilled');
+    assert.deepEqual(gone.filter((l) => l.startsWith('-D')).map((l) => l.split(' ')[1]), ['nubo-FORWARD', 'nubo-FORWARD', 'nubo-sg-chain', 'nubo-sg-chain']);
+    assert.ok(gone.filter((l) => l.startsWith('-D')).every((l) => l.includes('tap3f2a9c105b7')), 'only port A\'s rules');
+  });
+
+  it('edits a chain rule by rule only when the rules that stay keep their order', () => {
+    const chain = (...names: string[]) => names.map((n) => `-A nubo-x -j ${n}`);
+    assert.deepEqual(ruleEdits('nubo-x', chain('a', 'b', 'c', 'z'), chain('a', 'c', 'd', 'z')), ['-D nubo-x -j b', '-I nubo-x 3 -j d']);
+    assert.equal(ruleEdits('nubo-x', chain('a', 'b', 'z'), chain('b', 'a', 'z')), null, 'reordered: refilled');
+    assert.equal(ruleEdits('nubo-x', chain('a', 'z'), chain('b', 'z')), null, 'as many edits as rules: refilled');
+    assert.equal(ruleEdits('nubo-x', chain('a', 'a', 'b', 'z'), chain('a', 'b', 'c', 'z')), null, 'repeated rules: refilled');
   });
 
   it('reads the Nubo part of iptables-save and removes stale chains and duplicate jumps', () => {
@@ -115,19 +160,65 @@ describe('security group iptables rules', () => {
   });
 });
 
+describe('remote groups as ipsets', () => {
+  it('renders a set per (group, family) filled in a temporary set and swapped in (golden file)', () => {
+    golden('firewall-ipsets.restore', renderIpsetUpdate(wantedSets(FIXTURE, ['IPv4', 'IPv6']), null));
+  });
+
+  it('names sets in 31 characters from the group id; only Nubo\'s are read back', () => {
+    assert.equal(setName(GROUP, 'IPv4'), 'nubo4-d3fa017012344abc8def012');
+    assert.ok(`${setName(GROUP, 'IPv6')}-t`.length <= 31);
+    assert.deepEqual(parseIpsetNames('docker-set\nnubo6-d3fa017012344abc8def012\nnubo4-d3fa017012344abc8def012-t\nnubo4-short\n'),
+      ['nubo4-d3fa017012344abc8def012-t', 'nubo6-d3fa017012344abc8def012']);
+    assert.equal(renderIpsetDestroy(['nubo4-a', 'nubo6-b']), 'destroy nubo4-a\ndestroy nubo6-b\n');
+  });
+
+  it('updates only sets whose members changed; a /0 member becomes two halves; no set for unfiltered ports or unloaded families', () => {
+    const sets = wantedSets(FIXTURE, ['IPv4', 'IPv6']);
+    const members = new Map([...sets].map(([n, s]) => [n, s.members]));
+    assert.equal(renderIpsetUpdate(sets, members), '', 'same members: nothing to run');
+    const [b, a, c] = FIXTURE as [PortFilter, PortFilter, PortFilter];
+    const wide = { ...b, rules: b.rules.map((r) => (r.remoteGroupId ? { ...r, remoteIps: [...MEMBERS, '0.0.0.0/0'] } : r)) };
+    const text = renderIpsetUpdate(wantedSets([wide, a, c], ['IPv4', 'IPv6']), members);
+    assert.match(text, /^add nubo4-d3fa017012344abc8def012-t 0\.0\.0\.0\/1\nadd nubo4-d3fa017012344abc8def012-t 10\.0\.0\.10\n/m);
+    assert.match(text, /add nubo4-d3fa017012344abc8def012-t 128\.0\.0\.0\/1\n/);
+    assert.doesNotMatch(text, /nubo6-/, 'the IPv6 set did not change');
+    assert.deepEqual([...wantedSets(FIXTURE, ['IPv4']).keys()], ['nubo4-d3fa017012344abc8def012']);
+    assert.deepEqual(wantedSets([{ ...b, portSecurityEnabled: false }], ['IPv4', 'IPv6']), new Map());
+  });
+});
+
 describe('anti-spoofing bridge table', () => {
   it('renders the whole table as one nft transaction (golden file)', () => {
-    golden('firewall-antispoof.nft', renderAntispoof(FIXTURE));
+    golden('firewall-antispoof.nft', renderAntispoof(antispoofContent(FIXTURE)));
   });
 
   it('only deletes the table when no port is filtered', () => {
-    assert.equal(renderAntispoof([FIXTURE[2] as PortFilter]), 'table bridge nubo_antispoof\ndelete table bridge nubo_antispoof\n');
+    assert.equal(renderAntispoof(antispoofContent([FIXTURE[2] as PortFilter])), 'table bridge nubo_antispoof\ndelete table bridge nubo_antispoof\n');
+    assert.equal(renderAntispoof(new Map(), antispoofContent(FIXTURE)), 'table bridge nubo_antispoof\ndelete table bridge nubo_antispoof\n', 'the last port gone: the table goes');
+    assert.equal(renderAntispoof(new Map(), new Map()), '', 'no table before nor after: nothing to run');
   });
 
   it('lets a port without addresses send anything from its own MAC only', () => {
-    const text = renderAntispoof([{ ...(FIXTURE[0] as PortFilter), ips: [] }]);
+    const text = renderAntispoof(antispoofContent([{ ...(FIXTURE[0] as PortFilter), ips: [] }]));
     assert.match(text, /ether saddr fa:16:3e:00:00:0b ether type \{ ip, ip6 \} accept/);
     assert.doesNotMatch(text, /ip saddr \{/);
+  });
+
+  it('after the first load, changes only the chains and map elements of ports that came, changed or went', () => {
+    const [b, a, c] = FIXTURE as [PortFilter, PortFilter, PortFilter];
+    const before = antispoofContent(FIXTURE);
+    assert.equal(renderAntispoof(before, before), '', 'nothing changed: nothing to run');
+    const d = { ...c, portId: C.replace('c0ffee00', 'd0ffee00'), device: portTap(C.replace('c0ffee00', 'd0ffee00')), portSecurityEnabled: true };
+    const text = renderAntispoof(antispoofContent([b, { ...a, ips: ['10.0.0.20'] }, d]), before);
+    assert.equal(text.split('\n').filter((l) => !l.startsWith('\t\t')).join('\n'), [
+      'flush chain bridge nubo_antispoof port-tap3f2a9c105b7',
+      'table bridge nubo_antispoof {', '\tchain port-tapd0ffee00aaa {', '\t}', '\tchain port-tap3f2a9c105b7 {', '\t}', '}',
+      'add element bridge nubo_antispoof ports { "tapd0ffee00aaa" : jump port-tapd0ffee00aaa }', ''].join('\n'), 'port A changed, D came');
+    assert.match(text, /10\.0\.0\.20/);
+    assert.doesNotMatch(text, /tap8e4d2b701c9/, 'port B did not change');
+    assert.equal(renderAntispoof(antispoofContent([b]), before),
+      'delete element bridge nubo_antispoof ports { "tap3f2a9c105b7" }\ndelete chain bridge nubo_antispoof port-tap3f2a9c105b7\n', 'port A went');
   });
 
   it('derives the link-local address from the MAC (EUI-64)', () => {
@@ -147,12 +238,17 @@ describe('port filter checks', () => {
     ['a rule prefix', { rules: [rule({ remoteIpPrefix: '10.0.0.0/8 -j ACCEPT' })] }],
     ['a protocol', { rules: [rule({ protocol: 'tcp -j ACCEPT' })] }],
     ['a port', { rules: [rule({ protocol: 'tcp', portMin: 70000, portMax: 70000 })] }],
+    ['a remote group id that is not a UUID', { rules: [rule({ remoteGroupId: 'default', remoteIps: [] })] }],
+    ['a remote group without members', { rules: [rule({ remoteGroupId: GROUP })] }],
+    ['members without a group', { rules: [rule({ remoteIps: ['10.0.0.1'] })] }],
   ];
   for (const [what, over] of bad) {
     it(`refuses ${what}`, () => assert.throws(() => checkPortFilters([{ ...good, ...over }]), BadPortFilter));
   }
   it('refuses one device for two ports and accepts the fixture', () => {
     assert.throws(() => checkPortFilters([good, { ...good, portId: 'other' }]), /given for two ports/);
+    const other = { ...good, device: portTap(C), rules: [rule({ remoteGroupId: GROUP, remoteIps: ['10.0.0.10'] })] };
+    assert.throws(() => checkPortFilters([FIXTURE[0] as PortFilter, other]), /remote group .* different members/, 'a group is one set: one member list');
     checkPortFilters(FIXTURE);
   });
 });

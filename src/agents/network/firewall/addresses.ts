@@ -9,6 +9,8 @@ const MAC = /^[0-9a-f]{2}(:[0-9a-f]{2}){5}$/;
 /** names.ts portTap: "tap" and 11 hex digits of the port id. */
 const DEVICE = /^tap[0-9a-f]{11}$/;
 const ID = /^[A-Za-z0-9-]{1,64}$/;
+/** A remote group's id names its kernel set (ipset-rules.ts), so it must be a UUID. */
+const GROUP_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
 export class BadPortFilter extends Error {}
 
@@ -57,6 +59,8 @@ export function checkPortFilter(p: PortFilter): void {
       if (r.protocol !== null && !/^[a-z0-9-]{1,20}$/.test(r.protocol.toLowerCase())) throw new BadPortFilter(`bad protocol ${JSON.stringify(r.protocol)}`);
       for (const v of [r.portMin, r.portMax]) if (v !== null && !(Number.isInteger(v) && v >= 0 && v <= 65535)) throw new BadPortFilter(`bad port or ICMP value ${v}`);
       if (r.remoteIpPrefix !== null) familyOf(r.remoteIpPrefix);
+      if ((r.remoteGroupId === null) !== (r.remoteIps === null)) throw new BadPortFilter('a remote group comes with its members, and members with their group');
+      if (r.remoteGroupId !== null && !GROUP_ID.test(r.remoteGroupId)) throw new BadPortFilter(`bad remote group id ${JSON.stringify(r.remoteGroupId)}`);
       for (const ip of r.remoteIps ?? []) familyOf(ip);
     }
   } catch (e) {
@@ -65,12 +69,22 @@ export function checkPortFilter(p: PortFilter): void {
   }
 }
 
-/** Checks a list of ports and that no device appears twice. */
+/**
+ * Checks a list of ports, that no device appears twice and that every rule naming a remote
+ * group gives the same members (a group is one kernel set).
+ */
 export function checkPortFilters(ports: readonly PortFilter[]): void {
   const seen = new Set<string>();
+  const members = new Map<string, string>();
   for (const p of ports) {
     checkPortFilter(p);
     if (seen.has(p.device)) throw new BadPortFilter(`device ${p.device} is given for two ports`);
     seen.add(p.device);
+    for (const r of p.rules) {
+      if (r.remoteGroupId === null) continue;
+      const list = JSON.stringify([...new Set(r.remoteIps)].sort());
+      if ((members.get(r.remoteGroupId) ?? list) !== list) throw new BadPortFilter(`port ${p.portId}: remote group ${r.remoteGroupId} is given with different members`);
+      members.set(r.remoteGroupId, list);
+    }
   }
 }

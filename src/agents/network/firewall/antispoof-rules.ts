@@ -1,5 +1,8 @@
-// Anti-spoofing: an nftables bridge table Nubo owns (`table bridge nubo_antispoof`), rendered
-// whole as an `nft -f` script that deletes and re-adds it in one transaction. Pure.
+// Anti-spoofing: an nftables bridge table Nubo owns (`table bridge nubo_antispoof`), loaded by
+// an `nft -f` script (one transaction). Pure. The first load (or a full one) deletes and
+// re-adds the whole table; later ones, given what the last load put there, touch only the
+// ports whose chain changed: a new port's chain and its element in the `ports` map, a changed
+// chain flushed and refilled, a gone port's element and chain deleted.
 //
 // Frames entering the bridge from a VM's tap (prerouting, so before the bridge learns the
 // source MAC and before br_netfilter hands them to iptables) jump to the port's chain, which
@@ -14,6 +17,7 @@
 // rules on these kernels (DESIGN.md).
 import { checkMac, familyOf, linkLocalOf } from './addresses.ts';
 import type { PortFilter } from './types.ts';
+import { sameLines } from './same-lines.ts';
 
 export const ANTISPOOF_TABLE = 'nubo_antispoof';
 
@@ -42,11 +46,12 @@ export function sourcePairs(p: PortFilter): { v4: [string, string][]; v6: [strin
 const chainOf = (device: string) => `port-${device}`;
 const set = (items: string[]) => `{ ${items.join(', ')} }`;
 
-function portChain(p: PortFilter): string[] {
+/** A filtered port's chain rules (one line each). */
+function portRules(p: PortFilter): string[] {
   const mac = checkMac(p.mac);
   const pairs = sourcePairs(p);
   const lines: string[] = [];
-  const rule = (text: string) => lines.push(`\t\t${text}`);
+  const rule = (text: string) => lines.push(text);
   if (pairs === null) {
     rule(`ether saddr ${mac} ether type { ip, ip6 } accept`);
     rule(`ether saddr ${mac} arp saddr ether ${mac} accept`);
@@ -61,20 +66,47 @@ function portChain(p: PortFilter): string[] {
     rule(`ether saddr ${set(macs)} ip6 saddr :: ip6 daddr ff02::/16 icmpv6 type { nd-neighbor-solicit, mld2-listener-report } accept`);
   }
   rule(`counter drop`);
-  return [`\tchain ${chainOf(p.device)} {`, ...lines, '\t}'];
+  return lines;
 }
 
-/** The `nft -f` script replacing the table with these ports' chains (only deleting it when none is filtered). */
-export function renderAntispoof(ports: readonly PortFilter[]): string {
+/** The table's content: each filtered port's chain rules by device, sorted by device. */
+export type AntispoofContent = Map<string, string[]>;
+
+export function antispoofContent(ports: readonly PortFilter[]): AntispoofContent {
   const filtered = ports.filter((p) => p.portSecurityEnabled).sort((a, b) => (a.device < b.device ? -1 : a.device > b.device ? 1 : 0));
+  return new Map(filtered.map((p) => [p.device, portRules(p)]));
+}
+
+const chainBlock = (device: string, rules: readonly string[]) => [`\tchain ${chainOf(device)} {`, ...rules.map((r) => `\t\t${r}`), '\t}'];
+const element = (device: string) => `"${device}" : jump ${chainOf(device)}`;
+
+/**
+ * The `nft -f` script making the table `content`: with `previous` (what the last load put
+ * there) only the changes, '' when there are none; without, the whole table replaced (only
+ * deleted when no port is filtered).
+ */
+export function renderAntispoof(content: AntispoofContent, previous: AntispoofContent | null = null): string {
+  const t = `bridge ${ANTISPOOF_TABLE}`;
+  if (previous !== null && previous.size > 0 && content.size > 0) {
+    const added = [...content].filter(([d]) => !previous.has(d));
+    const changed = [...content].filter(([d, rules]) => previous.has(d) && !sameLines(previous.get(d), rules));
+    const gone = [...previous.keys()].filter((d) => !content.has(d));
+    const out = [
+      ...changed.map(([d]) => `flush chain ${t} ${chainOf(d)}`),
+      ...(added.length + changed.length > 0 ? [`table ${t} {`, ...[...added, ...changed].flatMap(([d, rules]) => chainBlock(d, rules)), '}'] : []),
+      ...(added.length > 0 ? [`add element ${t} ports ${set(added.map(([d]) => element(d)))}`] : []),
+      ...(gone.length > 0 ? [`delete element ${t} ports ${set(gone.map((d) => `"${d}"`))}`, ...gone.map((d) => `delete chain ${t} ${chainOf(d)}`)] : []),
+    ];
+    return out.length === 0 ? '' : out.join('\n') + '\n';
+  }
+  if (previous !== null && previous.size === 0 && content.size === 0) return '';
   // "table …" first makes the delete valid whether or not the table exists yet.
-  const out = [`table bridge ${ANTISPOOF_TABLE}`, `delete table bridge ${ANTISPOOF_TABLE}`];
-  if (filtered.length > 0) {
-    out.push(`table bridge ${ANTISPOOF_TABLE} {`);
-    out.push('\tchain prerouting {', '\t\ttype filter hook prerouting priority filter; policy accept;');
-    out.push(`\t\tiifname vmap ${set(filtered.map((p) => `"${p.device}" : jump ${chainOf(p.device)}`))}`);
-    out.push('\t}');
-    for (const p of filtered) out.push(...portChain(p));
+  const out = [`table ${t}`, `delete table ${t}`];
+  if (content.size > 0) {
+    out.push(`table ${t} {`);
+    out.push('\tmap ports {', '\t\ttype ifname : verdict', `\t\telements = ${set([...content.keys()].map(element))}`, '\t}');
+    out.push('\tchain prerouting {', '\t\ttype filter hook prerouting priority filter; policy accept;', '\t\tiifname vmap @ports', '\t}');
+    for (const [d, rules] of content) out.push(...chainBlock(d, rules));
     out.push('}');
   }
   return out.join('\n') + '\n';

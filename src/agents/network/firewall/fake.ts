@@ -9,6 +9,8 @@ export type FakeFirewall = Firewall & {
   readonly ports: readonly PortFilter[];
   /** How many times apply succeeded. */
   readonly applied: number;
+  /** Whether the last successful apply was asked to reload everything (ApplyOptions.full). */
+  readonly lastFull: boolean;
   /** The port filtered on a device, if any (port security on). */
   filtered(device: string): PortFilter | undefined;
 };
@@ -16,15 +18,18 @@ export type FakeFirewall = Firewall & {
 export function createFakeFirewall(): FakeFirewall {
   let ports: readonly PortFilter[] = [];
   let applied = 0;
+  let lastFull = false;
   return {
     get ports() { return ports; },
     get applied() { return applied; },
+    get lastFull() { return lastFull; },
     filtered: (device) => ports.find((p) => p.device === device && p.portSecurityEnabled),
     // A refused port rejects (as the real apply does) rather than throwing.
-    apply: (next) => new Promise<void>((resolve) => {
+    apply: (next, opts = {}) => new Promise<void>((resolve) => {
       checkPortFilters(next);
       ports = structuredClone([...next]);
       applied++;
+      lastFull = opts.full === true;
       resolve();
     }),
     clear: () => {

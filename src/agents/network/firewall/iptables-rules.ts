@@ -20,12 +20,19 @@
 //                  established, INVALID, the rules, fallback
 // Anti-spoofing is not here: the bridge table of antispoof-rules.ts drops frames with a
 // foreign MAC or source address before they reach these chains.
-// Remote groups: one rule per member address. ipset is not on the host, and sets outside the
-// iptables transaction would break its atomicity (a set must exist before a rule names it and
-// cannot go while one does); per-address rules are what Neutron does without ipset.
+// Remote groups: one rule naming the group's kernel set (ipset-rules.ts), as Neutron does with
+// ipset; a member joining or leaving changes the set and no chain. The port itself is in its
+// group's set: its own traffic to itself never crosses the bridge.
+// Incremental loads: the rendered content is kept per chain (IptablesContent) and, given what
+// the last apply loaded, only chains whose rules changed are touched — a few rules deleted or
+// inserted where that is shorter (ruleEdits), else declared (so flushed) and refilled; chains
+// that went are deleted. Every chain that jumps to a port's chain lists the port, so it
+// changes whenever a port comes or goes and a stale chain is never still named.
 import { networkBridge } from '../names.ts';
 import { familyOf, isAnyPrefix } from './addresses.ts';
+import { setName } from './ipset-rules.ts';
 import type { Ethertype, FilterRule, PortFilter } from './types.ts';
+import { sameLines } from './same-lines.ts';
 
 export const FORWARD_CHAIN = 'nubo-FORWARD';
 export const INPUT_CHAIN = 'nubo-INPUT';
@@ -132,22 +139,20 @@ function portArgs(proto: string, min: number | null, max: number | null): string
   return module === 'multiport' ? ['-m', 'multiport', '--dports', range] : ['-m', module, '--dport', range];
 }
 
-/** A security group rule as iptables match arguments, one list per remote address (none when it cannot match). */
-export function ruleMatches(rule: FilterRule, family: Ethertype, ownIps: readonly string[]): string[][] {
-  if (rule.ethertype !== family) return [];
+/** A security group rule as iptables match arguments: null when it cannot match in this family. */
+export function ruleMatch(rule: FilterRule, family: Ethertype): string[] | null {
+  if (rule.ethertype !== family) return null;
   const proto = protocolArg(rule.protocol, family);
-  if (proto === null) return [];
+  if (proto === null) return null;
   const match = [...(proto ? ['-p', proto] : []), ...(proto ? portArgs(proto, rule.portMin, rule.portMax) : [])];
-  const side = rule.direction === 'ingress' ? '-s' : '-d';
-  if (rule.remoteIps !== null) {
-    // A remote group: its members of this family, but the port itself (Neutron does the same).
-    return rule.remoteIps.filter((ip) => familyOf(ip) === family && !ownIps.includes(ip)).map((ip) => [side, ip, ...match]);
-  }
+  // A remote group: its set of this family's members (even when empty: a member that joins
+  // later changes the set only).
+  if (rule.remoteGroupId !== null) return ['-m', 'set', '--match-set', setName(rule.remoteGroupId, family), rule.direction === 'ingress' ? 'src' : 'dst', ...match];
   if (rule.remoteIpPrefix !== null && !isAnyPrefix(rule.remoteIpPrefix)) {
-    if (familyOf(rule.remoteIpPrefix) !== family) return [];
-    return [[side, rule.remoteIpPrefix, ...match]];
+    if (familyOf(rule.remoteIpPrefix) !== family) return null;
+    return [rule.direction === 'ingress' ? '-s' : '-d', rule.remoteIpPrefix, ...match];
   }
-  return [match];
+  return match;
 }
 
 const physdev = (which: 'in' | 'out', device: string, bridged = true) => `-m physdev --physdev-${which} ${device}${bridged ? ' --physdev-is-bridged' : ''}`;
@@ -186,12 +191,11 @@ function portRules(p: PortFilter, direction: 'ingress' | 'egress', family: Ether
   }
   const seen = new Set<string>();
   for (const rule of p.rules) {
-    if (rule.direction !== direction) continue;
-    for (const m of ruleMatches(rule, family, p.ips)) {
-      const line = [...m, '-j', 'RETURN'].join(' ');
-      if (!seen.has(line)) add(line); // rules of several groups may repeat one another
-      seen.add(line);
-    }
+    const m = rule.direction === direction ? ruleMatch(rule, family) : null;
+    if (m === null) continue;
+    const line = [...m, '-j', 'RETURN'].join(' ');
+    if (!seen.has(line)) add(line); // rules of several groups may repeat one another
+    seen.add(line);
   }
   add(`-j ${FALLBACK_CHAIN}`);
   return lines;
@@ -205,21 +209,76 @@ export function wantedChains(ports: readonly PortFilter[]): string[] {
   return [FORWARD_CHAIN, INPUT_CHAIN, SG_CHAIN, FALLBACK_CHAIN, ...filtered.flatMap((p) => [portChain('i', p.device), portChain('o', p.device)])];
 }
 
-/**
- * `iptables-restore --noflush` input making Nubo's part of the raw and filter tables exactly
- * this: declaring a chain flushes it, chains of ports that are gone are flushed and deleted,
- * and each builtin chain's jump is added once (or its duplicates removed).
- */
-export function renderIptables(ports: readonly PortFilter[], family: Ethertype, current: NuboIptablesState, zones: ReadonlyMap<string, number>): string {
+/** One table's chains as Nubo wants them: each chain's `-A` lines, in declaration order. */
+export type TableContent = Map<string, string[]>;
+/** Nubo's part of the raw and filter tables of one family (builtin jumps aside). */
+export type IptablesContent = Record<Table, TableContent>;
+
+/** The chains Nubo wants for these ports in one family, with their rules. */
+export function iptablesContent(ports: readonly PortFilter[], family: Ethertype, zones: ReadonlyMap<string, number>): IptablesContent {
   const raw: string[] = [];
   for (const [bridge, zone] of [...zones].sort(([a], [b]) => (a < b ? -1 : 1))) raw.push(`-A ${ZONE_CHAIN} -i ${bridge} -j CT --zone ${zone}`);
-  return [...table('raw', [ZONE_CHAIN], raw, current.raw), ...table('filter', wantedChains(ports), filterRules(ports, family), current.filter), ''].join('\n');
+  const filter: TableContent = new Map(wantedChains(ports).map((c) => [c, []]));
+  for (const line of filterRules(ports, family)) filter.get(line.split(' ', 2)[1] as string)?.push(line);
+  return { raw: new Map([[ZONE_CHAIN, raw]]), filter };
 }
 
-/** One table's part: wanted and stale chains declared (so flushed), the rules, stale chains deleted, jumps fixed. */
-function table(name: Table, chains: string[], rules: string[], current: NuboTableState): string[] {
-  const stale = current.chains.filter((c) => !chains.includes(c));
-  return [`*${name}`, ...[...chains, ...stale].map((c) => `:${c} - [0:0]`), ...rules, ...stale.map((c) => `-X ${c}`), ...jumpLines(name, current, 1), 'COMMIT'];
+/** The state the kernel is in after `content` was loaded (so the next load need not read iptables-save). */
+export function loadedState(content: IptablesContent, zones: ReadonlyMap<string, number>): NuboIptablesState {
+  const table = (name: Table): NuboTableState => ({ chains: [...content[name].keys()], jumps: Object.fromEntries(JUMPS[name].map(([builtin]) => [builtin, 1])) });
+  return { raw: table('raw'), filter: table('filter'), zones: new Map(zones) };
+}
+
+/**
+ * `iptables-restore --noflush` input making Nubo's part of the raw and filter tables exactly
+ * `content`: declaring a chain flushes it, chains that are not wanted are flushed and deleted,
+ * and each builtin chain's jump is added once (or its duplicates removed). With `previous`
+ * (what the last load put there, `current` being its loadedState) only the chains whose rules
+ * differ are declared and refilled; without, all of them. '' when there is nothing to do.
+ */
+export function renderIptables(content: IptablesContent, current: NuboIptablesState, previous: IptablesContent | null): string {
+  const out = TABLES.flatMap((name) => table(name, content[name], current[name], previous?.[name] ?? null));
+  return out.length === 0 ? '' : [...out, ''].join('\n');
+}
+
+/**
+ * A loaded chain brought to `wanted` by deleting and inserting single rules (`-D`, `-I <n>`),
+ * when that is fewer lines than refilling it: a port that comes or goes is two rules in
+ * nubo-FORWARD and nubo-sg-chain and one in nubo-INPUT, which hold two per port. Null when
+ * refilling is as cheap, or the rules that stay are not in the same order.
+ */
+export function ruleEdits(chain: string, loaded: readonly string[], wanted: readonly string[]): string[] | null {
+  const [had, want] = [new Set(loaded), new Set(wanted)];
+  if (had.size !== loaded.length || want.size !== wanted.length) return null; // -D takes the first equal rule
+  const stay = loaded.filter((l) => want.has(l));
+  if (!sameLines(stay, wanted.filter((l) => had.has(l)))) return null;
+  const spec = (line: string) => line.slice(`-A ${chain} `.length);
+  // Inserted in order, each at its final place: the rules before it are in place by then.
+  const edits = [...loaded.filter((l) => !want.has(l)).map((l) => `-D ${chain} ${spec(l)}`),
+    ...wanted.flatMap((l, i) => (had.has(l) ? [] : [`-I ${chain} ${i + 1} ${spec(l)}`]))];
+  return edits.length < wanted.length ? edits : null;
+}
+
+/**
+ * One table's part: chains to refill (new, or changed beyond a few rule edits) and stale
+ * chains declared (so flushed), the refills, the rule edits of the other changed chains,
+ * stale chains deleted, jumps fixed; [] when there is nothing to do.
+ */
+function table(name: Table, content: TableContent, current: NuboTableState, previous: TableContent | null): string[] {
+  const refill: [string, string[]][] = [];
+  const edits: string[] = [];
+  for (const [chain, lines] of content) {
+    const loaded = previous === null ? undefined : previous.get(chain);
+    if (previous !== null && sameLines(loaded, lines)) continue;
+    const edit = loaded === undefined ? null : ruleEdits(chain, loaded, lines);
+    if (edit === null) refill.push([chain, lines]);
+    else edits.push(...edit);
+  }
+  const stale = current.chains.filter((c) => !content.has(c));
+  const jumps = jumpLines(name, current, 1);
+  if (refill.length + edits.length + stale.length + jumps.length === 0) return [];
+  return [`*${name}`, ...[...refill.map(([c]) => c), ...stale].map((c) => `:${c} - [0:0]`), ...refill.flatMap(([, lines]) => lines), ...edits,
+    ...stale.map((c) => `-X ${c}`), ...jumps, 'COMMIT'];
 }
 
 function filterRules(ports: readonly PortFilter[], family: Ethertype): string[] {

@@ -1,6 +1,6 @@
 // What the network agent hands the firewall for each port on this host: the port's device,
 // addresses and the security group rules that apply to it, already resolved (a remote group
-// becomes its members' addresses). Independent of the database: the agent maps
+// comes with its members' addresses, which become a kernel set: ipset-rules.ts). Independent of the database: the agent maps
 // security_group_rule rows to these.
 
 export type Ethertype = 'IPv4' | 'IPv6';
@@ -15,7 +15,9 @@ export type FilterRule = {
   portMax: number | null;
   /** The far end's address or CIDR (source for ingress, destination for egress); null = anywhere. */
   remoteIpPrefix: string | null;
-  /** A remote group's member addresses (resolved by the agent); null when the rule names no group. */
+  /** The remote group (a UUID) the far end must be a member of; null when the rule names no group. */
+  remoteGroupId: string | null;
+  /** That group's member addresses or CIDRs (resolved by the agent): set exactly when remoteGroupId is. */
   remoteIps: string[] | null;
 };
 
@@ -41,9 +43,14 @@ export type PortFilter = {
   rules: FilterRule[];
 };
 
+export type ApplyOptions = {
+  /** Reload everything from what the kernel holds, not only what changed since the last apply (the agent's full sync: repairs drift). */
+  full?: boolean;
+};
+
 /** The host's security group enforcement; `apply` replaces the whole state with these ports. */
 export type Firewall = {
-  apply(ports: readonly PortFilter[]): Promise<void>;
-  /** Removes every chain, jump and table Nubo put on the host. */
+  apply(ports: readonly PortFilter[], opts?: ApplyOptions): Promise<void>;
+  /** Removes every chain, jump, table and set Nubo put on the host. */
   clear(): Promise<void>;
 };
