@@ -41,22 +41,18 @@ function asNova(e: unknown, what: string): never {
   throw e;
 }
 
-function network(ctx: ComputeContext): NetworkContext | null {
-  return ctx.network;
-}
-
 /**
  * Checks what a create asks for (Nova's validate_networks) and returns the plan, or rejects
  * with Nova's 400/409 before anything is written.
  */
 export async function checkNetworks(ctx: ComputeContext, projectId: string, requested: RequestedNetworks, count: number, groups: string[] | undefined): Promise<NetworkPlan> {
-  const n = network(ctx);
+  const n = ctx.network;
   if (requested === 'none') return { nics: [] };
   if (!n) {
-    for (const r of Array.isArray(requested) ? requested : []) {
-      if (r.port) throw new BadRequest(`Port ${r.port} could not be found.`);
-      throw new BadRequest(`Network ${r.uuid ?? ''} could not be found.`);
-    }
+    // Compute without networking: nothing named can be found, and "auto" has nothing to give.
+    const first = Array.isArray(requested) ? requested[0] : undefined;
+    if (first?.port) throw new BadRequest(`Port ${first.port} could not be found.`);
+    if (first) throw new BadRequest(`Network ${first.uuid ?? ''} could not be found.`);
     return { nics: [] };
   }
   const securityGroups = groups?.length ? await net.resolveServerGroups(n, projectId, groups).catch((e: unknown) => asNova(e, groups.join(', '))) : undefined;
@@ -117,7 +113,7 @@ export async function instanceVifs(ctx: ComputeContext, instanceUuids: string[])
  * resumed boot) is only moved to the host.
  */
 export async function allocatePorts(ctx: ComputeContext, row: InstanceRow, host: string, vifs: PlannedVif[], securityGroups: string[] | undefined): Promise<void> {
-  const n = network(ctx);
+  const n = ctx.network;
   if (!n || vifs.length === 0) return;
   const existing = new Map((await net.serverPorts(n, row.id)).map((p) => [p.id, p]));
   const zone = row.availability_zone ?? ctx.config.compute.defaultAvailabilityZone;
@@ -142,7 +138,8 @@ export async function allocatePorts(ctx: ComputeContext, row: InstanceRow, host:
  * (interface detach). Idempotent.
  */
 export async function deallocatePorts(ctx: ComputeContext, instanceUuid: string, projectId: string, only?: string[]): Promise<void> {
-  const n = network(ctx);
+  const n = ctx.network;
+  if (only?.length === 0) return;
   const vifs = (await instanceVifs(ctx, [instanceUuid])).filter((v) => !only || only.includes(v.port_id));
   if (n) {
     const ours = new Set((await net.serverPorts(n, instanceUuid)).map((p) => p.id));
@@ -152,13 +149,13 @@ export async function deallocatePorts(ctx: ComputeContext, instanceUuid: string,
     }
   }
   let q = ctx.db.deleteFrom('instance_vif').where('instance_uuid', '=', instanceUuid);
-  if (only) q = q.where('port_id', 'in', only.length ? only : ['']);
+  if (only) q = q.where('port_id', 'in', only);
   await q.execute();
 }
 
 /** The instance's ports that the network agent reports plugged (status ACTIVE). */
 export async function pluggedPorts(ctx: ComputeContext, instanceUuid: string): Promise<string[]> {
-  const n = network(ctx);
+  const n = ctx.network;
   if (!n) return [];
   return (await net.serverPorts(n, instanceUuid)).filter((p) => p.status === 'ACTIVE').map((p) => p.id);
 }
@@ -166,13 +163,13 @@ export async function pluggedPorts(ctx: ComputeContext, instanceUuid: string): P
 /** Waits until the network agent has wired these ports (no wait when compute.vifPluggingTimeoutSeconds is 0). */
 export async function waitForPlugged(ctx: ComputeContext, instanceUuid: string, portIds: string[]): Promise<void> {
   const seconds = ctx.config.compute.vifPluggingTimeoutSeconds;
-  if (!network(ctx) || seconds === 0 || portIds.length === 0) return;
+  if (!ctx.network || seconds === 0 || portIds.length === 0) return;
   await ctx.vifEvents.waitPlugged(portIds, seconds * 1000, () => pluggedPorts(ctx, instanceUuid));
 }
 
 /** The guest's side of its ports: NICs in vif order, and network_data.json for the config drive. */
 export async function guestNetwork(ctx: ComputeContext, instanceUuid: string): Promise<{ nics: NicSpec[]; networkData: NetworkData | undefined }> {
-  const n = network(ctx);
+  const n = ctx.network;
   if (!n) return { nics: [], networkData: undefined };
   const [facts, vifs] = await Promise.all([loadNetworkFacts(n, instanceUuid), instanceVifs(ctx, [instanceUuid])]);
   const ordered = inVifOrder(facts.ports, vifs);
@@ -191,7 +188,7 @@ function inVifOrder<P extends { id: string }>(ports: P[], vifs: InstanceVifRow[]
 export type ServerNetworking = { addresses: Record<string, net.ServerAddress[]>; securityGroups: { name: string }[] };
 
 export async function serversNetworking(ctx: ComputeContext, instanceUuids: string[]): Promise<Map<string, ServerNetworking>> {
-  const n = network(ctx);
+  const n = ctx.network;
   const out = new Map<string, ServerNetworking>();
   if (!n || instanceUuids.length === 0) return out;
   const [view, vifs] = await Promise.all([net.serverNetworkView(n, instanceUuids), instanceVifs(ctx, instanceUuids)]);
