@@ -2,10 +2,10 @@
 // at start, on a `network.changes` fanout (at once after a quiet spell, else gathered for
 // 50 ms), when a tap device appears or goes, and every network.agent.resyncSeconds, it asks
 // the network service for this host's state
-// (protocol.ts hostState) and reconciles the host to it — bridges and uplinks (l2/), DHCP
-// namespaces and dnsmasq (dhcp/), routers and metadata proxies (l3/sync.ts), the VM ports'
-// security groups (security.ts, firewall/: loaded before a port is wired, so a VM never sees
-// its bridge unfiltered; a failure stops the sync there), ports' devices on their bridges —
+// (protocol.ts hostState) and reconciles the host to it, in this order — bridges and uplinks
+// (l2/), routers and metadata proxies (l3/sync.ts), DHCP namespaces and dnsmasq (dhcp/), the VM
+// ports' security groups (security.ts, firewall/: loaded before a port is wired, so a VM never
+// sees its bridge unfiltered; a failure stops the sync there), ports' devices on their bridges —
 // removes what the database no longer wants, and reports the ports it found wired or unwired
 // and the floating IPs its routers carry (casts), which become their statuses.
 import { mkdir, readdir } from 'node:fs/promises';
