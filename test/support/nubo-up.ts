@@ -26,6 +26,19 @@ export type NuboUp = {
   nubo(...args: string[]): Promise<RunResult>;
 };
 
+/** Debian's `openstack` CLI with `env` (its exit code, stdout and stderr as they are). */
+export const openstack = (env: NodeJS.ProcessEnv, ...args: string[]): Promise<RunResult> => run(['openstack', ...args], { env, check: false, timeoutMs: 600_000 });
+
+/** The CLI's stdout; fails the test with its output when it exits non-zero. */
+export async function openstackOk(env: NodeJS.ProcessEnv, ...args: string[]): Promise<string> {
+  const r = await openstack(env, ...args);
+  assert.equal(r.code, 0, `openstack ${args.join(' ')} failed: ${r.stderr}${r.stdout}`);
+  return r.stdout;
+}
+
+/** The CLI's `-f json` answer. */
+export const openstackJson = async (env: NodeJS.ProcessEnv, ...args: string[]) => JSON.parse(await openstackOk(env, ...args, '-f', 'json'));
+
 /** `./nubo up` on a fresh state directory (named after `label`) and database. */
 export async function nuboUp(label: string): Promise<NuboUp> {
   const stateDir = mkdtempSync(join(tmpdir(), `nubo-${label}-`));
@@ -47,7 +60,7 @@ export async function nuboUp(label: string): Promise<NuboUp> {
  */
 export async function nuboPurge(up: NuboUp): Promise<void> {
   const ids = async (kind: 'network' | 'router') => {
-    const r = await run(['openstack', kind, 'list', '-f', 'value', '-c', 'ID'], { env: up.adminEnv, check: false, timeoutMs: 120_000 });
+    const r = await openstack(up.adminEnv, kind, 'list', '-f', 'value', '-c', 'ID');
     return r.stdout.split('\n').map((l) => l.trim()).filter(Boolean);
   };
   const networkIds = await ids('network');

@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { run } from '../../src/host/run.ts';
 import { UPSTREAM_NAMESPACE, UPSTREAM_NS_DEVICE } from '../../src/agents/network/names.ts';
-import { nuboPurge, nuboUp, type NuboUp } from '../support/nubo-up.ts';
+import { nuboPurge, nuboUp, openstack as os, openstackJson as json, openstackOk as ok, type NuboUp } from '../support/nubo-up.ts';
 import { api } from '../support/server.ts';
 
 
@@ -25,13 +25,6 @@ describe('openstack CLI against ./nubo up on real libvirt: the server lifecycle'
   let url: string;
   const created: string[] = [];
 
-  const os = (osEnv: NodeJS.ProcessEnv, ...args: string[]) => run(['openstack', ...args], { env: osEnv, check: false, timeoutMs: 600_000 });
-  const ok = async (osEnv: NodeJS.ProcessEnv, ...args: string[]) => {
-    const r = await os(osEnv, ...args);
-    assert.equal(r.code, 0, `openstack ${args.join(' ')} failed: ${r.stderr}`);
-    return r.stdout;
-  };
-  const json = async (osEnv: NodeJS.ProcessEnv, ...args: string[]) => JSON.parse(await ok(osEnv, ...args, '-f', 'json'));
   const show = (name: string) => json(adminEnv, 'server', 'show', name);
   const adminToken = async () => (await ok(adminEnv, 'token', 'issue', '-f', 'value', '-c', 'id')).trim();
   const virsh = async (...args: string[]) => (await run(['virsh', '-c', 'qemu:///system', ...args], { check: false })).stdout.trim();

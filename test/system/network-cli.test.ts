@@ -14,7 +14,7 @@ import { after, before, describe, it } from 'node:test';
 import { dhcpNamespace, networkBridge, portTap, routerNamespace, UPSTREAM_NAMESPACE } from '../../src/agents/network/names.ts';
 import { listLinks, listNamespaces } from '../../src/host/ip.ts';
 import { run } from '../../src/host/run.ts';
-import { nuboPurge, nuboUp, type NuboUp } from '../support/nubo-up.ts';
+import { nuboPurge, nuboUp, openstack as os, openstackJson as json, openstackOk as ok, type NuboUp } from '../support/nubo-up.ts';
 import { until } from '../support/wait.ts';
 
 const CIDR = '192.168.50.0/24';
@@ -32,13 +32,6 @@ describe('openstack CLI against ./nubo up: tenant networks, routers, floating IP
   const keys: Record<string, { file: string; fingerprint: string }> = {};
   const ids: { net?: string; subnet?: string; router?: string; bobNet?: string; ports: string[] } = { ports: [] };
 
-  const os = (osEnv: NodeJS.ProcessEnv, ...args: string[]) => run(['openstack', ...args], { env: osEnv, check: false, timeoutMs: 600_000 });
-  const ok = async (osEnv: NodeJS.ProcessEnv, ...args: string[]) => {
-    const r = await os(osEnv, ...args);
-    assert.equal(r.code, 0, `openstack ${args.join(' ')} failed: ${r.stderr}${r.stdout}`);
-    return r.stdout;
-  };
-  const json = async (osEnv: NodeJS.ProcessEnv, ...args: string[]) => JSON.parse(await ok(osEnv, ...args, '-f', 'json'));
   const consoleOf = (osEnv: NodeJS.ProcessEnv, name: string) => ok(osEnv, 'console', 'log', 'show', name);
   const markers = async (osEnv: NodeJS.ProcessEnv, name: string) => (await consoleOf(osEnv, name)).split(/\r?\n/).filter((l) => l.startsWith('nubo-guest: ')).map((l) => l.slice(12));
   const ready = async (osEnv: NodeJS.ProcessEnv, name: string) => {

@@ -4,10 +4,10 @@
 // networks and groups. The same validation, IPAM and locking as the REST API apply, and every
 // change is announced to the network agents (changes.ts).
 import type { NetworkContext, Scope } from './context.ts';
-import { conflict, networkNotFound, portNotFound, securityGroupNotFound } from './errors.ts';
+import { conflict, portNotFound, securityGroupNotFound } from './errors.ts';
 import { listFloatingIps } from './floating-ips.ts';
 import type { AddressRequest } from './ipam.ts';
-import { listNetworks, type Network } from './networks.ts';
+import { listNetworks, toNetworks, type Network } from './networks.ts';
 import { usableGroups } from './security-group-rules.ts';
 import { ensureDefaultSecurityGroup, listSecurityGroups } from './security-groups.ts';
 import { createPort, deletePort, getPort, listPorts, portableNetwork, updatePort, type Port } from './ports.ts';
@@ -91,10 +91,8 @@ export async function serverPorts(ctx: NetworkContext, serverId: string): Promis
 
 /** A network a project's server may be plugged into (its own or a shared one, external or not, as Neutron lets it make ports there); 404 NetworkNotFound otherwise. */
 export async function serverNetwork(ctx: NetworkContext, projectId: string, networkId: string): Promise<Network> {
-  await portableNetwork(ctx, { projectId, admin: false }, networkId);
-  const [network] = await listNetworks(ctx, serviceScope(projectId), new Map([['id', [networkId]]]));
-  if (!network) throw networkNotFound(networkId);
-  return network;
+  const [network] = await toNetworks(ctx, [await portableNetwork(ctx, { projectId, admin: false }, networkId)]);
+  return network as Network;
 }
 
 /**
